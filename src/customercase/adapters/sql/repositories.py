@@ -1,0 +1,504 @@
+"""Repositories over SQLAlchemy Core: rows in, domain objects out, never a commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customercase.adapters.sql import tables as t
+from customercase.domain.cursors import cursor_time, decode_cursor, encode_cursor
+from customercase.domain.errors import EmailTaken, SlugTaken
+from customercase.domain.ideas import (
+    Author,
+    Comment,
+    CommentSource,
+    CommentView,
+    Idea,
+    IdeaQuery,
+    IdeaView,
+    Page,
+    Sort,
+    Status,
+)
+from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
+from customercase.domain.trending import COMMENT_WEIGHT, heat_of
+from customercase.domain.users import Session, User
+from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Visibility
+
+
+def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the dialect at hand."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def _user(row: sa.Row[Any]) -> User:
+    return User(
+        UserId(row.id), row.email, row.name, row.created_at, row.password_hash, row.email_verified
+    )
+
+
+class SqlUserRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, user: User) -> None:
+        try:
+            await self._conn.execute(
+                t.users.insert().values(
+                    id=user.id,
+                    email=user.email,
+                    name=user.name,
+                    password_hash=user.password_hash,
+                    email_verified=user.email_verified,
+                    created_at=user.created_at,
+                )
+            )
+        except IntegrityError:
+            raise EmailTaken() from None
+
+    async def get(self, user_id: UserId) -> User | None:
+        row = (await self._conn.execute(t.users.select().where(t.users.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def by_email(self, email: str) -> User | None:
+        row = (await self._conn.execute(t.users.select().where(t.users.c.email == email))).first()
+        return _user(row) if row else None
+
+    async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
+        await self._conn.execute(
+            t.users.update().where(t.users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+
+class SqlSessionRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, session: Session) -> None:
+        await self._conn.execute(
+            t.sessions.insert().values(
+                token_hash=session.token_hash,
+                user_id=session.user_id,
+                created_at=session.created_at,
+                last_seen_at=session.last_seen_at,
+            )
+        )
+
+    async def get(self, token_hash: str) -> Session | None:
+        row = (
+            await self._conn.execute(
+                t.sessions.select().where(t.sessions.c.token_hash == token_hash)
+            )
+        ).first()
+        if row is None:
+            return None
+        return Session(row.token_hash, UserId(row.user_id), row.created_at, row.last_seen_at)
+
+    async def touch(self, token_hash: str, now: datetime) -> None:
+        await self._conn.execute(
+            t.sessions.update()
+            .where(t.sessions.c.token_hash == token_hash)
+            .values(last_seen_at=now)
+        )
+
+    async def delete(self, token_hash: str) -> None:
+        await self._conn.execute(t.sessions.delete().where(t.sessions.c.token_hash == token_hash))
+
+
+class SqlVendorRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, vendor: Vendor) -> None:
+        try:
+            await self._conn.execute(
+                t.vendors.insert().values(
+                    id=vendor.id, name=vendor.name, slug=vendor.slug, created_at=vendor.created_at
+                )
+            )
+        except IntegrityError:
+            raise SlugTaken() from None
+
+    async def get(self, vendor_id: VendorId) -> Vendor | None:
+        row = (
+            await self._conn.execute(t.vendors.select().where(t.vendors.c.id == vendor_id))
+        ).first()
+        return Vendor(VendorId(row.id), row.name, row.slug, row.created_at) if row else None
+
+    async def add_staff(self, vendor_id: VendorId, user_id: UserId, role: Role) -> None:
+        await self._conn.execute(
+            t.staff.insert().values(vendor_id=vendor_id, user_id=user_id, role=role.value)
+        )
+
+    async def role_of(self, vendor_id: VendorId, user_id: UserId) -> Role | None:
+        role = await self._conn.scalar(
+            sa.select(t.staff.c.role).where(
+                t.staff.c.vendor_id == vendor_id, t.staff.c.user_id == user_id
+            )
+        )
+        return Role(role) if role else None
+
+
+def _forum(row: sa.Row[Any]) -> Forum:
+    jira = (
+        JiraBinding(row.jira_project_key, row.jira_issue_type or "Task")
+        if row.jira_project_key
+        else None
+    )
+    return Forum(
+        id=ForumId(row.id),
+        vendor_id=VendorId(row.vendor_id),
+        name=row.name,
+        slug=row.slug,
+        visibility=Visibility(row.visibility),
+        mailbox_hash=row.mailbox_hash,
+        created_at=row.created_at,
+        allowed_domains=tuple(row.allowed_domains),
+        jira=jira,
+    )
+
+
+def _forum_values(forum: Forum) -> dict[str, Any]:
+    return {
+        "name": forum.name,
+        "slug": forum.slug,
+        "visibility": forum.visibility.value,
+        "allowed_domains": list(forum.allowed_domains),
+        "jira_project_key": forum.jira.project_key if forum.jira else None,
+        "jira_issue_type": forum.jira.issue_type if forum.jira else None,
+    }
+
+
+class SqlForumRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, forum: Forum) -> None:
+        try:
+            await self._conn.execute(
+                t.forums.insert().values(
+                    id=forum.id,
+                    vendor_id=forum.vendor_id,
+                    mailbox_hash=forum.mailbox_hash,
+                    created_at=forum.created_at,
+                    **_forum_values(forum),
+                )
+            )
+        except IntegrityError:
+            raise SlugTaken() from None
+
+    async def get(self, forum_id: ForumId) -> Forum | None:
+        row = (await self._conn.execute(t.forums.select().where(t.forums.c.id == forum_id))).first()
+        return _forum(row) if row else None
+
+    async def update(self, forum: Forum) -> None:
+        try:
+            await self._conn.execute(
+                t.forums.update().where(t.forums.c.id == forum.id).values(**_forum_values(forum))
+            )
+        except IntegrityError:
+            raise SlugTaken() from None
+
+    async def invite(self, forum_id: ForumId, emails: list[str]) -> None:
+        if emails:
+            await self._conn.execute(
+                _insert_ignoring_duplicates(self._conn, t.invitations),
+                [{"forum_id": forum_id, "email": email} for email in emails],
+            )
+
+    async def is_invited(self, forum_id: ForumId, email: str) -> bool:
+        found = await self._conn.scalar(
+            sa.select(sa.literal(1)).where(
+                t.invitations.c.forum_id == forum_id, t.invitations.c.email == email
+            )
+        )
+        return found is not None
+
+
+def _idea(row: sa.Row[Any]) -> Idea:
+    return Idea(
+        id=IdeaId(row.id),
+        forum_id=ForumId(row.forum_id),
+        author_id=UserId(row.author_id),
+        summary=row.summary,
+        description=row.description,
+        status=Status(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        votes=row.votes,
+        comments=row.comments,
+        tracker_key=row.tracker_key,
+        merged_into=IdeaId(row.merged_into) if row.merged_into else None,
+    )
+
+
+# The sort keys of each order, most significant first; every one ends in the unique id so
+# that ties break stably and a keyset cursor names exactly one position.
+_SORT_KEYS: dict[Sort, tuple[sa.Column[Any], ...]] = {
+    Sort.TOP: (t.ideas.c.votes, t.ideas.c.created_at, t.ideas.c.id),
+    Sort.NEW: (t.ideas.c.created_at, t.ideas.c.id),
+    Sort.TRENDING: (t.ideas.c.heat, t.ideas.c.id),
+}
+_CURSOR_SHAPES: dict[Sort, tuple[type, ...]] = {
+    Sort.TOP: (int, str, str),
+    Sort.NEW: (str, str),
+    Sort.TRENDING: (float, str),
+}
+
+
+def _cursor_key(sort: Sort, idea: Idea, heat: float) -> list[str | int | float]:
+    if sort is Sort.TOP:
+        return [idea.votes, idea.created_at.isoformat(), idea.id]
+    if sort is Sort.NEW:
+        return [idea.created_at.isoformat(), idea.id]
+    return [heat, idea.id]
+
+
+def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElement[bool]:
+    """Rows strictly past the cursor in descending order of the keys."""
+    bound = [
+        sa.literal(cursor_time(v) if isinstance(k.type, t.UtcDateTime) else v, k.type)
+        for k, v in zip(keys, values, strict=True)
+    ]
+    return sa.tuple_(*keys) < sa.tuple_(*bound)
+
+
+def _text_filter(text: str) -> list[sa.ColumnElement[bool]]:
+    # A plain word filter; the search issue replaces it with ranked full-text search.
+    return [t.ideas.c.summary.icontains(word, autoescape=True) for word in text.split()[:10]]
+
+
+class SqlIdeaRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, idea: Idea) -> None:
+        await self._conn.execute(
+            t.ideas.insert().values(
+                id=idea.id,
+                forum_id=idea.forum_id,
+                author_id=idea.author_id,
+                summary=idea.summary,
+                description=idea.description,
+                status=idea.status.value,
+                votes=0,
+                comments=0,
+                heat=0.0,
+                tracker_key=idea.tracker_key,
+                merged_into=idea.merged_into,
+                created_at=idea.created_at,
+                updated_at=idea.updated_at,
+            )
+        )
+
+    async def get(self, idea_id: IdeaId) -> Idea | None:
+        row = (await self._conn.execute(t.ideas.select().where(t.ideas.c.id == idea_id))).first()
+        return _idea(row) if row else None
+
+    async def set_status(self, idea: Idea) -> None:
+        await self._conn.execute(
+            t.ideas.update()
+            .where(t.ideas.c.id == idea.id)
+            .values(status=idea.status.value, updated_at=idea.updated_at)
+        )
+
+    def _views(self, viewer_id: UserId | None) -> sa.Select[Any]:
+        author = t.users.alias("author")
+        if viewer_id is None:
+            voted: sa.ColumnElement[Any] = sa.false()
+            watching: sa.ColumnElement[Any] = sa.false()
+            source: sa.FromClause = t.ideas.join(author, author.c.id == t.ideas.c.author_id)
+        else:
+            voted = t.votes.c.user_id.is_not(None)
+            watching = sa.func.coalesce(t.watches.c.watching, sa.false())
+            source = (
+                t.ideas.join(author, author.c.id == t.ideas.c.author_id)
+                .outerjoin(
+                    t.votes,
+                    sa.and_(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == viewer_id),
+                )
+                .outerjoin(
+                    t.watches,
+                    sa.and_(t.watches.c.idea_id == t.ideas.c.id, t.watches.c.user_id == viewer_id),
+                )
+            )
+        return sa.select(
+            t.ideas,
+            author.c.name.label("author_name"),
+            voted.label("voted_by_me"),
+            watching.label("is_watching"),
+        ).select_from(source)
+
+    @staticmethod
+    def _view(row: sa.Row[Any]) -> IdeaView:
+        idea = _idea(row)
+        return IdeaView(
+            idea,
+            Author(idea.author_id, row.author_name),
+            bool(row.voted_by_me),
+            bool(row.is_watching),
+        )
+
+    async def view(self, idea_id: IdeaId, viewer_id: UserId | None) -> IdeaView | None:
+        row = (
+            await self._conn.execute(self._views(viewer_id).where(t.ideas.c.id == idea_id))
+        ).first()
+        return self._view(row) if row else None
+
+    async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
+        keys = _SORT_KEYS[query.sort]
+        stmt = self._views(viewer_id).where(
+            t.ideas.c.forum_id == query.forum_id, t.ideas.c.merged_into.is_(None)
+        )
+        if query.status is not None:
+            stmt = stmt.where(t.ideas.c.status == query.status.value)
+        if query.text:
+            stmt = stmt.where(*_text_filter(query.text))
+        if query.after:
+            stmt = stmt.where(_after(keys, decode_cursor(query.after, _CURSOR_SHAPES[query.sort])))
+        stmt = stmt.order_by(*(k.desc() for k in keys)).limit(query.limit + 1)
+        rows = (await self._conn.execute(stmt)).all()
+        items = [self._view(r) for r in rows[: query.limit]]
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = rows[query.limit - 1]
+            next_cursor = encode_cursor(_cursor_key(query.sort, items[-1].idea, last.heat))
+        return Page(items, next_cursor)
+
+
+class SqlVoteRepository:
+    def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:
+        self._conn = conn
+        self._half_life = half_life_days
+
+    async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
+        inserted = await self._conn.execute(
+            _insert_ignoring_duplicates(self._conn, t.votes).values(
+                idea_id=idea_id, user_id=user_id, created_at=at
+            )
+        )
+        if inserted.rowcount != 1:
+            return False
+        await self._conn.execute(
+            t.ideas.update()
+            .where(t.ideas.c.id == idea_id)
+            .values(votes=t.ideas.c.votes + 1, heat=t.ideas.c.heat + heat_of(at, self._half_life))
+        )
+        return True
+
+    async def remove(self, idea_id: IdeaId, user_id: UserId) -> bool:
+        cast_at = await self._conn.scalar(
+            t.votes.delete()
+            .where(t.votes.c.idea_id == idea_id, t.votes.c.user_id == user_id)
+            .returning(t.votes.c.created_at)
+        )
+        if cast_at is None:
+            return False
+        await self._conn.execute(
+            t.ideas.update()
+            .where(t.ideas.c.id == idea_id)
+            .values(
+                votes=t.ideas.c.votes - 1, heat=t.ideas.c.heat - heat_of(cast_at, self._half_life)
+            )
+        )
+        return True
+
+
+class SqlWatchRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def set(self, idea_id: IdeaId, user_id: UserId, watching: bool) -> None:
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(t.watches).values(idea_id=idea_id, user_id=user_id, watching=watching)
+        await self._conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[t.watches.c.idea_id, t.watches.c.user_id],
+                set_={"watching": watching},
+            )
+        )
+
+    async def start(self, idea_id: IdeaId, user_id: UserId) -> None:
+        await self._conn.execute(
+            _insert_ignoring_duplicates(self._conn, t.watches).values(
+                idea_id=idea_id, user_id=user_id, watching=True
+            )
+        )
+
+    async def watched_by(self, user_id: UserId) -> list[Idea]:
+        rows = (
+            await self._conn.execute(
+                sa.select(t.ideas)
+                .join(t.watches, t.watches.c.idea_id == t.ideas.c.id)
+                .where(t.watches.c.user_id == user_id, t.watches.c.watching.is_(True))
+                .order_by(t.ideas.c.created_at.desc(), t.ideas.c.id.desc())
+                .limit(1000)
+            )
+        ).all()
+        return [_idea(r) for r in rows]
+
+
+class SqlCommentRepository:
+    def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:
+        self._conn = conn
+        self._half_life = half_life_days
+
+    async def add(self, comment: Comment, at: datetime) -> None:
+        await self._conn.execute(
+            t.comments.insert().values(
+                id=comment.id,
+                idea_id=comment.idea_id,
+                author_id=comment.author_id,
+                body=comment.body,
+                source=comment.source.value,
+                created_at=comment.created_at,
+            )
+        )
+        await self._conn.execute(
+            t.ideas.update()
+            .where(t.ideas.c.id == comment.idea_id)
+            .values(
+                comments=t.ideas.c.comments + 1,
+                heat=t.ideas.c.heat + COMMENT_WEIGHT * heat_of(at, self._half_life),
+            )
+        )
+
+    async def list(self, idea_id: IdeaId, limit: int, after: str | None) -> Page[CommentView]:
+        c = t.comments.c
+        stmt = (
+            sa.select(t.comments, t.users.c.name.label("author_name"))
+            .join(t.users, t.users.c.id == c.author_id)
+            .where(c.idea_id == idea_id)
+        )
+        if after:
+            at, last_id = decode_cursor(after, (str, str))
+            stmt = stmt.where(
+                sa.tuple_(c.created_at, c.id)
+                > sa.tuple_(sa.literal(cursor_time(at), t.UtcDateTime()), sa.literal(last_id, t.ID))
+            )
+        rows = (await self._conn.execute(stmt.order_by(c.created_at, c.id).limit(limit + 1))).all()
+        items = [
+            CommentView(
+                Comment(
+                    CommentId(r.id),
+                    IdeaId(r.idea_id),
+                    UserId(r.author_id),
+                    r.body,
+                    CommentSource(r.source),
+                    r.created_at,
+                ),
+                Author(UserId(r.author_id), r.author_name),
+            )
+            for r in rows[:limit]
+        ]
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1].comment
+            next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
+        return Page(items, next_cursor)

@@ -1,0 +1,160 @@
+"""The schema, as SQLAlchemy Core tables. Migrations never import this module."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on PostgreSQL (timestamptz) and SQLite (sortable text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        when: datetime = value
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+ID = sa.String(32)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("password_hash", sa.Text),
+    sa.Column("email_verified", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+)
+
+vendors = sa.Table(
+    "vendors",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("slug", sa.String(50), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("vendor_id", ID, sa.ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    sa.Column("role", sa.String(16), nullable=False),
+)
+
+forums = sa.Table(
+    "forums",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("vendor_id", ID, sa.ForeignKey("vendors.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("slug", sa.String(50), nullable=False),
+    sa.Column("visibility", sa.String(16), nullable=False),
+    sa.Column("allowed_domains", sa.JSON, nullable=False),
+    sa.Column("mailbox_hash", sa.String(32), nullable=False, unique=True),
+    sa.Column("jira_project_key", sa.String(32)),
+    sa.Column("jira_issue_type", sa.String(64)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("vendor_id", "slug"),
+)
+
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("forum_id", ID, sa.ForeignKey("forums.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("email", sa.String(254), primary_key=True),
+)
+
+ideas = sa.Table(
+    "ideas",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("forum_id", ID, sa.ForeignKey("forums.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("author_id", ID, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("summary", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("votes", sa.Integer, nullable=False, default=0),
+    sa.Column("comments", sa.Integer, nullable=False, default=0),
+    sa.Column("heat", sa.Double, nullable=False, default=0.0),
+    sa.Column("tracker_key", sa.String(64)),
+    sa.Column("merged_into", ID),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index("ix_ideas_top", "forum_id", "votes", "created_at", "id"),
+    sa.Index("ix_ideas_new", "forum_id", "created_at", "id"),
+    sa.Index("ix_ideas_trending", "forum_id", "heat", "id"),
+    sa.Index("ix_ideas_status_top", "forum_id", "status", "votes", "created_at", "id"),
+    sa.Index("ix_ideas_status_new", "forum_id", "status", "created_at", "id"),
+)
+
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("idea_id", ID, sa.ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+comments = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("idea_id", ID, sa.ForeignKey("ideas.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("author_id", ID, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_comments_idea", "idea_id", "created_at", "id"),
+)
+
+watches = sa.Table(
+    "watches",
+    metadata,
+    sa.Column("idea_id", ID, sa.ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    sa.Column("watching", sa.Boolean, nullable=False),
+)

@@ -1,0 +1,90 @@
+"""The unit of work over one SQLAlchemy connection and transaction."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from customercase.adapters.sql.repositories import (
+    SqlCommentRepository,
+    SqlForumRepository,
+    SqlIdeaRepository,
+    SqlSessionRepository,
+    SqlUserRepository,
+    SqlVendorRepository,
+    SqlVoteRepository,
+    SqlWatchRepository,
+)
+from customercase.domain.ports import (
+    CommentRepository,
+    ForumRepository,
+    IdeaRepository,
+    SessionRepository,
+    UserRepository,
+    VendorRepository,
+    VoteRepository,
+    WatchRepository,
+)
+from customercase.domain.trending import DEFAULT_HALF_LIFE_DAYS
+
+
+class SqlUnitOfWork:
+    """One transaction; leaving the block without commit() rolls it back."""
+
+    users: UserRepository
+    sessions: SessionRepository
+    vendors: VendorRepository
+    forums: ForumRepository
+    ideas: IdeaRepository
+    votes: VoteRepository
+    watches: WatchRepository
+    comments: CommentRepository
+
+    def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
+        self._engine = engine
+        self._half_life = half_life_days
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        try:
+            await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self.users = SqlUserRepository(conn)
+        self.sessions = SqlSessionRepository(conn)
+        self.vendors = SqlVendorRepository(conn)
+        self.forums = SqlForumRepository(conn)
+        self.ideas = SqlIdeaRepository(conn)
+        self.votes = SqlVoteRepository(conn, self._half_life)
+        self.watches = SqlWatchRepository(conn)
+        self.comments = SqlCommentRepository(conn, self._half_life)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def ping(self) -> None:
+        assert self._conn is not None, "ping() outside 'async with uow'"
+        await self._conn.execute(sa.text("SELECT 1"))
+
+    async def commit(self) -> None:
+        assert self._conn is not None, "commit() outside 'async with uow'"
+        await self._conn.commit()

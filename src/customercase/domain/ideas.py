@@ -1,0 +1,186 @@
+"""Ideas, votes, comments and watches: the heart of a forum."""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from customercase.domain.errors import InvalidField
+from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
+
+SUMMARY_MIN, SUMMARY_MAX = 3, 200
+DESCRIPTION_MAX = 20_000
+BODY_MIN, BODY_MAX = 1, 10_000
+PAGE_MAX = 100
+DELETED_USER_NAME = "deleted user"
+
+
+class Status(enum.StrEnum):
+    OPEN = "open"
+    UNDER_REVIEW = "under_review"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DECLINED = "declined"
+
+
+class Sort(enum.StrEnum):
+    TOP = "top"
+    NEW = "new"
+    TRENDING = "trending"
+
+
+class CommentSource(enum.StrEnum):
+    WEB = "web"
+    EMAIL = "email"
+    JIRA = "jira"
+
+
+def _clean(text: str) -> str:
+    """NFC-normalise and drop control characters other than newlines and tabs."""
+    text = unicodedata.normalize("NFC", text)
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+
+
+def check_summary(raw: str) -> str:
+    """A summary is one line of 3–200 characters."""
+    summary = " ".join(_clean(raw).split())
+    if not SUMMARY_MIN <= len(summary) <= SUMMARY_MAX:
+        raise InvalidField(
+            "summary", f"Write a summary of {SUMMARY_MIN} to {SUMMARY_MAX} characters."
+        )
+    return summary
+
+
+def check_description(raw: str | None) -> str:
+    description = _clean(raw or "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidField(
+            "description", f"Keep the description under {DESCRIPTION_MAX} characters."
+        )
+    return description
+
+
+def check_body(raw: str) -> str:
+    body = _clean(raw).strip()
+    if not BODY_MIN <= len(body) <= BODY_MAX:
+        raise InvalidField("body", f"Write a comment of {BODY_MIN} to {BODY_MAX} characters.")
+    return body
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= PAGE_MAX:
+        raise InvalidField("limit", f"Ask for 1 to {PAGE_MAX} items.")
+    return limit
+
+
+@dataclass(frozen=True, slots=True)
+class Idea:
+    id: IdeaId
+    forum_id: ForumId
+    author_id: UserId
+    summary: str
+    description: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    votes: int = 0
+    comments: int = 0
+    tracker_key: str | None = None
+    merged_into: IdeaId | None = None
+
+    @classmethod
+    def submit(
+        cls,
+        *,
+        id: IdeaId,
+        forum_id: ForumId,
+        author_id: UserId,
+        summary: str,
+        description: str | None,
+        now: datetime,
+    ) -> Idea:
+        return cls(
+            id=id,
+            forum_id=forum_id,
+            author_id=author_id,
+            summary=check_summary(summary),
+            description=check_description(description),
+            status=Status.OPEN,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def with_status(self, status: Status, now: datetime) -> Idea:
+        return replace(self, status=status, updated_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: CommentId
+    idea_id: IdeaId
+    author_id: UserId
+    body: str
+    source: CommentSource
+    created_at: datetime
+
+    @classmethod
+    def write(
+        cls,
+        *,
+        id: CommentId,
+        idea_id: IdeaId,
+        author_id: UserId,
+        body: str,
+        source: CommentSource,
+        now: datetime,
+    ) -> Comment:
+        return cls(id, idea_id, author_id, check_body(body), source, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """What other users may know of a person: never the email."""
+
+    id: UserId
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaView:
+    """An idea as one viewer sees it."""
+
+    idea: Idea
+    author: Author
+    voted_by_me: bool
+    watching: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommentView:
+    comment: Comment
+    author: Author
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaQuery:
+    forum_id: ForumId
+    sort: Sort = Sort.TOP
+    status: Status | None = None
+    text: str | None = None
+    limit: int = 20
+    after: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None

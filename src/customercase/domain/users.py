@@ -1,0 +1,162 @@
+"""Users, their emails and passwords: the rules, not the storage."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from customercase.domain.errors import InvalidField
+from customercase.domain.ids import UserId
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PASSWORD_MIN, PASSWORD_MAX = 10, 1024
+NAME_MAX = 100
+
+# Passwords of ten characters or more that lead every public list of breached passwords.
+# Shorter ones are refused by length already. Compared case-insensitively.
+COMMON_PASSWORDS = frozenset(
+    [
+        "1234567890",
+        "0123456789",
+        "0987654321",
+        "1111111111",
+        "12345678910",
+        "1234554321",
+        "1234512345",
+        "5555555555",
+        "987654321a",
+        "123456789a",
+        "a123456789",
+        "abc1234567",
+        "abcd123456",
+        "1234qwerty",
+        "qwerty1234",
+        "qwertyuiop",
+        "qwertyuiop123",
+        "qwerty123456",
+        "1q2w3e4r5t",
+        "1q2w3e4r5t6y",
+        "q1w2e3r4t5",
+        "1qaz2wsx3edc",
+        "zaq12wsxcde3",
+        "123qweasdzxc",
+        "qazwsxedc123",
+        "asdfghjkl1",
+        "abcdefghij",
+        "aaaaaaaaaa",
+        "password12",
+        "password123",
+        "password1234",
+        "password!1",
+        "password123!",
+        "passw0rd123",
+        "passwordpassword",
+        "iloveyou123",
+        "iloveyou1234",
+        "administrator",
+        "letmein123",
+        "welcome123",
+        "welcome2024",
+        "welcome2025",
+        "welcome2026",
+        "changeme123",
+        "football123",
+        "baseball123",
+        "monkey1234",
+        "princess123",
+        "sunshine123",
+        "superman123",
+        "trustno1234",
+        "computer123",
+        "internet123",
+        "michael123",
+        "dragon1234",
+        "master1234",
+        "shadow1234",
+        "mustang123",
+        "jordan2323",
+        "password2024",
+        "password2025",
+        "password2026",
+        "summer2024",
+        "summer2025",
+        "winter2024",
+        "winter2025",
+    ]
+)
+
+
+def normalise_email(raw: str) -> str:
+    """Trim, NFC-normalise and lower-case an email; raise InvalidField if it is not one."""
+    email = unicodedata.normalize("NFC", raw.strip()).lower()
+    if len(email) > 254 or not EMAIL_PATTERN.match(email):
+        raise InvalidField("email", "Enter a valid email address.")
+    return email
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[1]
+
+
+def check_name(raw: str) -> str:
+    """Trim a display name; raise InvalidField unless it has 1–100 characters."""
+    name = " ".join(raw.split())
+    if not name or len(name) > NAME_MAX:
+        raise InvalidField("name", f"Enter a name of 1 to {NAME_MAX} characters.")
+    return name
+
+
+def check_password(password: str) -> None:
+    """Raise InvalidField for a password that is too short, too long or too common."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidField(
+            "password", f"Choose a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters."
+        )
+    if password.lower() in COMMON_PASSWORDS:
+        raise InvalidField("password", "This password is too common; choose another.")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: UserId
+    email: str
+    name: str
+    created_at: datetime
+    password_hash: str | None = None
+    email_verified: bool = False
+
+    def with_password_hash(self, password_hash: str) -> User:
+        return replace(self, password_hash=password_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in browser; stored under a hash of its token, never the token itself."""
+
+    token_hash: str
+    user_id: UserId
+    created_at: datetime
+    last_seen_at: datetime
+
+    def is_alive(self, now: datetime, idle_seconds: int, lifetime_seconds: int) -> bool:
+        idle = (now - self.last_seen_at).total_seconds()
+        age = (now - self.created_at).total_seconds()
+        return idle < idle_seconds and age < lifetime_seconds
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a session or reset token: its SHA-256, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    """How long a session lives: idle timeout and absolute lifetime, in seconds."""
+
+    idle_seconds: int = 2 * 3600
+    lifetime_seconds: int = 12 * 3600
+    # Record activity at most this often, so reads do not each become a write.
+    touch_every_seconds: int = 60

@@ -1,0 +1,116 @@
+"""The `customercase` command: serve, migrate, seed-demo, and run (all three, for local use)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+
+from customercase.bootstrap import Container, build_container, shutdown
+from customercase.entrypoints.logs import configure_logging
+
+T = TypeVar("T")
+
+
+def _with_container(work: Callable[[Container], Awaitable[T]]) -> T:
+    async def main() -> T:
+        container = build_container()
+        try:
+            return await work(container)
+        finally:
+            await shutdown(container)
+
+    return asyncio.run(main())
+
+
+async def _migrate(container: Container) -> None:
+    from customercase.adapters.sql.migrate import upgrade
+
+    click.echo("Migrating the database schema to the newest revision…")
+    await upgrade(container.engine())
+    click.echo("Database schema is up to date.")
+
+
+async def _seed(container: Container) -> None:
+    from customercase.services.demo import seed_demo
+
+    click.echo("Seeding the demo forum (skipped when it is there)…")
+    demo = await seed_demo(
+        uow=container.uow(), hasher=container.hasher(), clock=container.clock(), ids=container.ids()
+    )
+    settings = container.settings()
+    if demo is None:
+        click.echo("Demo data is already there.")
+        from customercase.services.demo import STAFF_EMAIL, STAFF_PASSWORD
+
+        click.echo(f"Demo staff sign-in: {STAFF_EMAIL} / {STAFF_PASSWORD}")
+        return
+    click.echo(f"Demo forum: {settings.base_url}/forums/{demo.forum_id}")
+    click.echo(f"Demo staff sign-in: {demo.staff_email} / {demo.staff_password}")
+
+
+@click.group()
+def main() -> None:
+    """Customer Case: customer-feedback forums."""
+    configure_logging(build_container().settings().log_level)
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    _with_container(_migrate)
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Create a demo vendor and forum when the database has none."""
+    _with_container(_seed)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: settings).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default: settings).")
+@click.option("--workers", default=1, show_default=True, help="Web processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the web app and API."""
+    import os
+
+    import uvicorn
+
+    settings = build_container().settings()
+    host = host or settings.host
+    port = port or settings.port
+    # The app reads its settings from the environment in every worker process.
+    os.environ["CUSTOMERCASE_HOST"] = host
+    os.environ["CUSTOMERCASE_PORT"] = str(port)
+    click.echo(f"Serving on http://{host}:{port}")
+    uvicorn.run(
+        "customercase.entrypoints.http.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        proxy_headers=True,
+        log_level="warning",
+    )
+
+
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@click.pass_context
+def run(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Local all-in-one: migrate, seed the demo when empty, serve."""
+    import os
+
+    if host:
+        os.environ["CUSTOMERCASE_HOST"] = host
+    if port:
+        os.environ["CUSTOMERCASE_PORT"] = str(port)
+    _with_container(_migrate)
+    _with_container(_seed)
+    ctx.invoke(serve, host=host, port=port, workers=1)

@@ -1,0 +1,9 @@
+"""The one module-level ASGI app, for ASGI servers (`customercase.entrypoints.http.asgi:app`)."""
+
+from customercase.bootstrap import build_container
+from customercase.entrypoints.http.app import create_asgi
+from customercase.entrypoints.logs import configure_logging
+
+_container = build_container()
+configure_logging(_container.settings().log_level)
+app = create_asgi(_container)

@@ -1,0 +1,165 @@
+"""Ideas, votes, watches, comments and status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, delete, get, post, put
+from litestar.params import Parameter
+
+from customercase.domain.ideas import IdeaQuery, Sort, Status
+from customercase.domain.ids import ForumId, IdeaId, UserId
+from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.users import User as DomainUser
+from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.schemas import (
+    Comment,
+    CommentCreate,
+    CommentPage,
+    Idea,
+    IdeaCreate,
+    IdeaDetail,
+    IdeaPage,
+    Presenter,
+    StatusChange,
+    StatusName,
+)
+from customercase.services import ideas
+
+Limit = Annotated[int, Parameter(description="Items per page, 1 to 100.")]
+Cursor = Annotated[
+    str | None, Parameter(max_length=500, description="next_cursor of the page before")
+]
+
+
+def _uid(user: DomainUser | None) -> UserId | None:
+    return user.id if user else None
+
+
+class ForumIdeasController(Controller):
+    path = "/api/v1/forums/{forum_id:str}/ideas"
+    tags = ["ideas"]
+
+    @get("/")
+    async def list_ideas(
+        self,
+        forum_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        present: Presenter,
+        sort: Literal["top", "new", "trending"] = "top",
+        status: StatusName | None = None,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> IdeaPage:
+        """A page of the forum's ideas: sorted, filtered by status, searched with q."""
+        query = IdeaQuery(
+            ForumId(forum_id), Sort(sort), Status(status) if status else None, q, limit, cursor
+        )
+        return present.idea_page(await ideas.list_ideas(query, _uid(user), uow=uow))
+
+    @post("/")
+    async def submit_idea(
+        self,
+        forum_id: str,
+        data: IdeaCreate,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+        present: Presenter,
+    ) -> Response[Idea]:
+        """Post an idea; its author votes for it and watches it."""
+        cmd = ideas.SubmitIdea(ForumId(forum_id), _uid(user), data.summary, data.description)
+        view = await ideas.submit_idea(cmd, uow=uow, clock=clock, ids=ids)
+        return Response(present.idea(view), status_code=201)
+
+
+class IdeaController(Controller):
+    path = "/api/v1/ideas/{idea_id:str}"
+    tags = ["ideas"]
+
+    @get("/")
+    async def get_idea(
+        self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+    ) -> IdeaDetail:
+        """One idea with its description."""
+        view = await ideas.get_idea(IdeaId(idea_id), _uid(user), uow=uow)
+        return present.idea_detail(view, view.idea.description)
+
+    @put("/vote")
+    async def vote(
+        self,
+        idea_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        present: Presenter,
+    ) -> Idea:
+        """Vote for the idea; idempotent."""
+        return present.idea(await ideas.vote(IdeaId(idea_id), _uid(user), uow=uow, clock=clock))
+
+    @delete("/vote", status_code=200)
+    async def unvote(
+        self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+    ) -> Idea:
+        """Withdraw the vote; idempotent."""
+        return present.idea(await ideas.unvote(IdeaId(idea_id), _uid(user), uow=uow))
+
+    @put("/watch", status_code=204)
+    async def watch(self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork]) -> None:
+        """Get emails about the idea; idempotent."""
+        await ideas.set_watching(IdeaId(idea_id), _uid(user), True, uow=uow)
+
+    @delete("/watch", status_code=204)
+    async def unwatch(
+        self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork]
+    ) -> None:
+        """Stop emails about the idea; the choice sticks; idempotent."""
+        await ideas.set_watching(IdeaId(idea_id), _uid(user), False, uow=uow)
+
+    @get("/comments")
+    async def list_comments(
+        self,
+        idea_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        present: Presenter,
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> CommentPage:
+        """A page of the idea's comments, oldest first."""
+        page = await ideas.list_comments(IdeaId(idea_id), _uid(user), limit, cursor, uow=uow)
+        return present.comment_page(page)
+
+    @post("/comments", status_code=201)
+    async def add_comment(
+        self,
+        idea_id: str,
+        data: CommentCreate,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+        present: Presenter,
+    ) -> Comment:
+        """Comment on the idea; the commenter watches it from then on."""
+        cmd = ideas.AddComment(IdeaId(idea_id), _uid(user), data.body)
+        return present.comment(await ideas.add_comment(cmd, uow=uow, clock=clock, ids=ids))
+
+    @put("/status")
+    async def change_status(
+        self,
+        idea_id: str,
+        data: StatusChange,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        present: Presenter,
+    ) -> Idea:
+        """Move the idea to another status (staff only)."""
+        view = await ideas.change_status(
+            IdeaId(idea_id), Status(data.status), _uid(user), uow=uow, clock=clock
+        )
+        return present.idea(view)

@@ -1,0 +1,115 @@
+"""Sign-up, sign-in, sign-out and the signed-in user's own account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+
+from customercase.domain.errors import NotSignedIn
+from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.users import User as DomainUser
+from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.schemas import Me, Presenter, SignInBody, SignUpBody, User
+from customercase.services import identity
+
+SESSION_COOKIE = "cc_session"
+
+
+def session_cookie(token: str, *, secure: bool) -> Cookie:
+    # No max_age or expires: the browser forgets it on close; the server ends it earlier.
+    return Cookie(
+        key=SESSION_COOKIE, value=token, path="/", httponly=True, samesite="lax", secure=secure
+    )
+
+
+def cleared_cookie(*, secure: bool) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value="",
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        max_age=0,
+    )
+
+
+class IdentityController(Controller):
+    path = "/api/v1"
+    tags = ["identity"]
+
+    @post("/auth/signup", status_code=201)
+    async def sign_up(
+        self,
+        data: SignUpBody,
+        request: Request[Any, Any, Any],
+        uow: Injected[UnitOfWork],
+        hasher: Injected[PasswordHasher],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+        present: Presenter,
+        secure_cookies: bool,
+    ) -> Response[User]:
+        """Create an account with email and password; signs it in."""
+        signed_in = await identity.sign_up(
+            identity.SignUp(
+                data.email, data.name, data.password, request.cookies.get(SESSION_COOKIE)
+            ),
+            uow=uow,
+            hasher=hasher,
+            clock=clock,
+            ids=ids,
+        )
+        user = signed_in.user
+        return Response(
+            present.user(user.id, user.name),
+            status_code=201,
+            cookies=[session_cookie(signed_in.token, secure=secure_cookies)],
+        )
+
+    @post("/auth/signin", status_code=200)
+    async def sign_in(
+        self,
+        data: SignInBody,
+        request: Request[Any, Any, Any],
+        uow: Injected[UnitOfWork],
+        hasher: Injected[PasswordHasher],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+        present: Presenter,
+        secure_cookies: bool,
+    ) -> Response[User]:
+        """Sign in with email and password; one answer for every failure."""
+        signed_in = await identity.sign_in(
+            identity.SignIn(data.email, data.password, request.cookies.get(SESSION_COOKIE)),
+            uow=uow,
+            hasher=hasher,
+            clock=clock,
+            ids=ids,
+        )
+        user = signed_in.user
+        return Response(
+            present.user(user.id, user.name),
+            cookies=[session_cookie(signed_in.token, secure=secure_cookies)],
+        )
+
+    @post("/auth/signout", status_code=204)
+    async def sign_out(
+        self, request: Request[Any, Any, Any], uow: Injected[UnitOfWork], secure_cookies: bool
+    ) -> Response[None]:
+        """End this session."""
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await identity.sign_out(token, uow=uow)
+        return Response(None, status_code=204, cookies=[cleared_cookie(secure=secure_cookies)])
+
+    @get("/me")
+    async def me(
+        self, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+    ) -> Me:
+        """The signed-in user's own account, email included, and what they watch."""
+        if user is None:
+            raise NotSignedIn()
+        return present.me(await identity.get_me(user.id, uow=uow))

@@ -1,0 +1,139 @@
+"""Every error answer is RFC 9457 problem+json, decided here and nowhere else (API.md, Errors)."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from customercase.domain import errors as e
+
+log = structlog.get_logger("customercase.http")
+MEDIA_TYPE = "application/problem+json"
+
+# Domain error -> (status, problem type slug). Subclasses inherit their base's entry.
+DOMAIN_ERRORS: dict[type[e.DomainError], tuple[int, str]] = {
+    e.InvalidField: (422, "invalid-field"),
+    e.NotFound: (404, "not-found"),
+    e.NotSignedIn: (401, "not-signed-in"),
+    e.BadCredentials: (401, "bad-credentials"),
+    e.NotAllowed: (403, "not-allowed"),
+    e.Conflict: (409, "conflict"),
+}
+MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+def problem(
+    status: int,
+    slug: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    body = Problem(f"/problems/{slug}", HTTPStatus(status).phrase, status, detail, errors)
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: e.DomainError) -> Response[Problem]:
+    for kind in type(exc).__mro__:
+        if kind in DOMAIN_ERRORS:
+            status, slug = DOMAIN_ERRORS[kind]
+            break
+    else:
+        status, slug = 400, "bad-request"
+    field = getattr(exc, "field", None)
+    errors = [FieldError(field, exc.message)] if field else None
+    return problem(status, slug, exc.message, errors)
+
+
+def _field_errors(extra: list[dict[str, Any]]) -> list[FieldError] | None:
+    """Litestar's validation details as fields; None when the body is not an object at all."""
+    found = []
+    for item in extra:
+        message = str(item.get("message", "Invalid value."))
+        key = str(item.get("key", ""))
+        if key == "data":
+            missing = MISSING_FIELD.search(message)
+            if not missing:
+                return None
+            key = missing.group(1)
+            message = "This field is required."
+        found.append(FieldError(key, message))
+    return found
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        errors = _field_errors(exc.extra)
+        if errors:
+            return problem(422, "invalid-field", "Some fields are not valid.", errors)
+        return problem(400, "malformed", "The request body is not the expected JSON object.")
+    status = exc.status_code
+    if status >= 500:
+        log.error(
+            "server error",
+            path=request.url.path,
+            error=repr(exc),
+            cause=repr(exc.__cause__ or exc.__context__),
+        )
+        return problem(status, "server-error", "Something went wrong on our side.")
+    slug = {
+        400: "malformed",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+        429: "too-many-requests",
+    }.get(status, "http-error")
+    detail = exc.detail if status != 400 else "The request is malformed: " + exc.detail
+    return problem(status, slug, detail, headers=exc.headers)
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.warning("database unavailable", error=type(exc).__name__, path=request.url.path)
+    return problem(
+        503,
+        "unavailable",
+        "The service is briefly unavailable; try again.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        return _unavailable(request, exc)
+    return _unexpected(request, exc)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.exception("unhandled error", path=request.url.path)
+    return problem(500, "server-error", "Something went wrong on our side.")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    e.DomainError: _domain_error,
+    HTTPException: _http_error,
+    DBAPIError: _database_error,
+    PoolTimeout: _unavailable,
+    ConnectionError: _unavailable,
+    Exception: _unexpected,
+}

@@ -1,0 +1,69 @@
+"""Who may see a forum and who may run it: the checks every use case starts with."""
+
+from __future__ import annotations
+
+from customercase.domain.errors import ForumNotFound, IdeaNotFound, NotAllowed, NotSignedIn
+from customercase.domain.ideas import Idea
+from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
+from customercase.domain.ports import UnitOfWork
+from customercase.domain.users import User
+from customercase.domain.vendors import Forum, Role, Viewer
+
+
+async def viewer_of(
+    uow: UnitOfWork, vendor_id: VendorId, forum: Forum | None, user_id: UserId | None
+) -> Viewer:
+    """The facts about a (possibly anonymous) user that decide what they may see."""
+    if user_id is None:
+        return Viewer(user=None)
+    user = await uow.users.get(user_id)
+    if user is None:
+        return Viewer(user=None)
+    role = await uow.vendors.role_of(vendor_id, user_id)
+    invited = (
+        forum is not None
+        and forum.is_private
+        and role is None
+        and await uow.forums.is_invited(forum.id, user.email)
+    )
+    return Viewer(user=user, role=role, is_invited=invited)
+
+
+async def open_forum(
+    uow: UnitOfWork, forum_id: ForumId, user_id: UserId | None
+) -> tuple[Forum, Viewer]:
+    """The forum and its viewer; ForumNotFound when it is absent or not visible to them."""
+    forum = await uow.forums.get(forum_id)
+    if forum is None:
+        raise ForumNotFound()
+    viewer = await viewer_of(uow, forum.vendor_id, forum, user_id)
+    if not forum.admits(viewer):
+        raise ForumNotFound()
+    return forum, viewer
+
+
+async def open_idea(
+    uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None
+) -> tuple[Idea, Forum, Viewer]:
+    """The idea, its forum and viewer; IdeaNotFound when absent or in a forum they can't see."""
+    idea = await uow.ideas.get(idea_id)
+    if idea is None:
+        raise IdeaNotFound()
+    try:
+        forum, viewer = await open_forum(uow, idea.forum_id, user_id)
+    except ForumNotFound:
+        raise IdeaNotFound() from None
+    return idea, forum, viewer
+
+
+def require_user(viewer: Viewer) -> User:
+    if viewer.user is None:
+        raise NotSignedIn()
+    return viewer.user
+
+
+def require_staff(viewer: Viewer) -> Role:
+    require_user(viewer)
+    if viewer.role is None:
+        raise NotAllowed("Only the vendor's staff can do that.")
+    return viewer.role

@@ -1,0 +1,163 @@
+"""Posting, voting on, watching and discussing ideas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from customercase.domain.errors import IdeaNotFound
+from customercase.domain.ideas import (
+    Author,
+    Comment,
+    CommentSource,
+    CommentView,
+    Idea,
+    IdeaQuery,
+    IdeaView,
+    Page,
+    Status,
+    check_limit,
+)
+from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
+from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.services.access import open_forum, open_idea, require_staff, require_user
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitIdea:
+    forum_id: ForumId
+    author_id: UserId | None
+    summary: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddComment:
+    idea_id: IdeaId
+    author_id: UserId | None
+    body: str
+    source: CommentSource = CommentSource.WEB
+
+
+async def _view(uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None) -> IdeaView:
+    view = await uow.ideas.view(idea_id, user_id)
+    if view is None:
+        raise IdeaNotFound()
+    return view
+
+
+async def submit_idea(cmd: SubmitIdea, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> IdeaView:
+    """Post a new idea; its author votes for it and watches it."""
+    async with uow:
+        forum, viewer = await open_forum(uow, cmd.forum_id, cmd.author_id)
+        author = require_user(viewer)
+        now = clock.now()
+        idea = Idea.submit(
+            id=IdeaId(ids.new_id()),
+            forum_id=forum.id,
+            author_id=author.id,
+            summary=cmd.summary,
+            description=cmd.description,
+            now=now,
+        )
+        await uow.ideas.add(idea)
+        await uow.votes.add(idea.id, author.id, now)
+        await uow.watches.start(idea.id, author.id)
+        view = await _view(uow, idea.id, author.id)
+        await uow.commit()
+    return view
+
+
+async def list_ideas(
+    query: IdeaQuery, user_id: UserId | None, *, uow: UnitOfWork
+) -> Page[IdeaView]:
+    """One page of a forum's ideas, sorted and filtered as asked."""
+    check_limit(query.limit)
+    async with uow:
+        await open_forum(uow, query.forum_id, user_id)
+        return await uow.ideas.list(query, user_id)
+
+
+async def get_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
+    """One idea as the viewer sees it."""
+    async with uow:
+        await open_idea(uow, idea_id, user_id)
+        return await _view(uow, idea_id, user_id)
+
+
+async def vote(
+    idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork, clock: Clock
+) -> IdeaView:
+    """Vote for the idea; voting again changes nothing."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        user = require_user(viewer)
+        await uow.votes.add(idea.id, user.id, clock.now())
+        view = await _view(uow, idea.id, user.id)
+        await uow.commit()
+    return view
+
+
+async def unvote(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
+    """Withdraw the vote; withdrawing one that is not there changes nothing."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        user = require_user(viewer)
+        await uow.votes.remove(idea.id, user.id)
+        view = await _view(uow, idea.id, user.id)
+        await uow.commit()
+    return view
+
+
+async def set_watching(
+    idea_id: IdeaId, user_id: UserId | None, watching: bool, *, uow: UnitOfWork
+) -> None:
+    """Watch or stop watching the idea; the choice sticks."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        user = require_user(viewer)
+        await uow.watches.set(idea.id, user.id, watching)
+        await uow.commit()
+
+
+async def list_comments(
+    idea_id: IdeaId, user_id: UserId | None, limit: int, cursor: str | None, *, uow: UnitOfWork
+) -> Page[CommentView]:
+    """One page of the idea's comments, oldest first."""
+    check_limit(limit)
+    async with uow:
+        await open_idea(uow, idea_id, user_id)
+        return await uow.comments.list(idea_id, limit, cursor)
+
+
+async def add_comment(cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> CommentView:
+    """Comment on an idea; the commenter watches it from now on, unless they opted out."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
+        author = require_user(viewer)
+        now = clock.now()
+        comment = Comment.write(
+            id=CommentId(ids.new_id()),
+            idea_id=idea.id,
+            author_id=author.id,
+            body=cmd.body,
+            source=cmd.source,
+            now=now,
+        )
+        await uow.comments.add(comment, now)
+        await uow.watches.start(idea.id, author.id)
+        await uow.commit()
+    return CommentView(comment, Author(author.id, author.name))
+
+
+async def change_status(
+    idea_id: IdeaId, status: Status, user_id: UserId | None, *, uow: UnitOfWork, clock: Clock
+) -> IdeaView:
+    """Move the idea to a new status (staff only)."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        require_staff(viewer)
+        if idea.status is not status:
+            await uow.ideas.set_status(idea.with_status(status, clock.now()))
+        view = await _view(uow, idea.id, user_id)
+        await uow.commit()
+    return view

@@ -1,0 +1,142 @@
+"""Vendors and the forums they run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from customercase.domain.errors import InvalidField, NotSignedIn, VendorNotFound
+from customercase.domain.ids import ForumId, UserId, VendorId
+from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.users import hash_token, normalise_email
+from customercase.domain.vendors import (
+    Forum,
+    JiraBinding,
+    Role,
+    Vendor,
+    Visibility,
+    check_domains,
+    check_slug,
+    check_title,
+)
+from customercase.services.access import open_forum, require_staff, viewer_of
+
+MAX_INVITATIONS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVendor:
+    name: str
+    slug: str
+    creator_id: UserId
+
+
+@dataclass(frozen=True, slots=True)
+class CreateForum:
+    vendor_id: VendorId
+    name: str
+    slug: str
+    visibility: Visibility
+    actor_id: UserId
+    allowed_domains: tuple[str, ...] = ()
+    jira: JiraBinding | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateForum:
+    forum_id: ForumId
+    actor_id: UserId
+    name: str | None = None
+    slug: str | None = None
+    visibility: Visibility | None = None
+    allowed_domains: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VendorView:
+    vendor: Vendor
+    my_role: Role | None
+
+
+async def create_vendor(
+    cmd: CreateVendor, *, uow: UnitOfWork, clock: Clock, ids: Ids
+) -> VendorView:
+    """Open a vendor account; its creator becomes its first admin."""
+    vendor = Vendor(
+        VendorId(ids.new_id()), check_title(cmd.name), check_slug(cmd.slug), clock.now()
+    )
+    async with uow:
+        await uow.vendors.add(vendor)
+        await uow.vendors.add_staff(vendor.id, cmd.creator_id, Role.ADMIN)
+        await uow.commit()
+    return VendorView(vendor, Role.ADMIN)
+
+
+async def get_vendor(vendor_id: VendorId, user_id: UserId | None, *, uow: UnitOfWork) -> VendorView:
+    """A vendor's public face, with the viewer's role there."""
+    async with uow:
+        vendor = await uow.vendors.get(vendor_id)
+        if vendor is None:
+            raise VendorNotFound()
+        role = await uow.vendors.role_of(vendor_id, user_id) if user_id else None
+    return VendorView(vendor, role)
+
+
+async def create_forum(cmd: CreateForum, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> Forum:
+    """Open a new forum for the vendor's customers (staff only)."""
+    forum = Forum(
+        id=ForumId(ids.new_id()),
+        vendor_id=cmd.vendor_id,
+        name=check_title(cmd.name),
+        slug=check_slug(cmd.slug),
+        visibility=cmd.visibility,
+        mailbox_hash=hash_token(ids.new_token())[:16],
+        created_at=clock.now(),
+        allowed_domains=check_domains(cmd.allowed_domains),
+        jira=cmd.jira,
+    )
+    async with uow:
+        if await uow.vendors.get(cmd.vendor_id) is None:
+            raise VendorNotFound()
+        require_staff(await viewer_of(uow, cmd.vendor_id, None, cmd.actor_id))
+        await uow.forums.add(forum)
+        await uow.commit()
+    return forum
+
+
+async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork) -> Forum:
+    """Change a forum's name, slug, visibility or allowed domains (staff only)."""
+    async with uow:
+        forum, viewer = await open_forum(uow, cmd.forum_id, cmd.actor_id)
+        require_staff(viewer)
+        changed = forum.changed(
+            name=cmd.name,
+            slug=cmd.slug,
+            visibility=cmd.visibility,
+            allowed_domains=cmd.allowed_domains,
+        )
+        await uow.forums.update(changed)
+        await uow.commit()
+    return changed
+
+
+async def get_forum(forum_id: ForumId, user_id: UserId | None, *, uow: UnitOfWork) -> Forum:
+    """A forum the viewer may see."""
+    async with uow:
+        forum, _ = await open_forum(uow, forum_id, user_id)
+    return forum
+
+
+async def invite_to_forum(
+    forum_id: ForumId, emails: list[str], actor_id: UserId | None, *, uow: UnitOfWork
+) -> None:
+    """Let these people into a private forum (staff only)."""
+    if actor_id is None:
+        raise NotSignedIn()
+    if not 1 <= len(emails) <= MAX_INVITATIONS:
+        raise InvalidField("emails", f"Invite 1 to {MAX_INVITATIONS} people at a time.")
+    normalised = sorted({normalise_email(e) for e in emails})
+    async with uow:
+        forum, viewer = await open_forum(uow, forum_id, actor_id)
+        require_staff(viewer)
+        await uow.forums.invite(forum.id, normalised)
+        await uow.commit()
