@@ -8,6 +8,7 @@ from typing import Protocol, Self
 
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
+from customercase.domain.notifications import Notification
 from customercase.domain.users import Session, User
 from customercase.domain.vendors import Forum, Role, Vendor
 
@@ -174,6 +175,12 @@ class CommentRepository(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    async def add(self, notification: Notification) -> None:
+        """Queue the notification, in the caller's transaction, for the worker to deliver."""
+        ...
+
+
 class UnitOfWork(Protocol):
     users: UserRepository
     sessions: SessionRepository
@@ -183,6 +190,7 @@ class UnitOfWork(Protocol):
     votes: VoteRepository
     watches: WatchRepository
     comments: CommentRepository
+    outbox: Outbox
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

@@ -104,5 +104,7 @@ async def seed_demo(
                     ids=ids,
                 )
         if status is not Status.OPEN:
-            await ideas.change_status(view.idea.id, status, staff.user.id, uow=uow, clock=clock)
+            await ideas.change_status(
+                view.idea.id, status, staff.user.id, uow=uow, clock=clock, ids=ids
+            )
     return Demo(forum.id, STAFF_EMAIL, STAFF_PASSWORD)

@@ -18,6 +18,7 @@ from customercase.domain.ideas import (
     check_limit,
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
+from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, UnitOfWork
 from customercase.services.access import open_forum, open_idea, require_staff, require_user
 
@@ -62,6 +63,15 @@ async def submit_idea(cmd: SubmitIdea, *, uow: UnitOfWork, clock: Clock, ids: Id
         await uow.ideas.add(idea)
         await uow.votes.add(idea.id, author.id, now)
         await uow.watches.start(idea.id, author.id)
+        await uow.outbox.add(
+            Notification(
+                ids.new_id(),
+                NotificationKind.REQUEST_SUBMITTED,
+                now,
+                recipient_id=author.id,
+                idea_id=idea.id,
+            )
+        )
         view = await _view(uow, idea.id, author.id)
         await uow.commit()
     return view
@@ -145,19 +155,47 @@ async def add_comment(cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Id
         )
         await uow.comments.add(comment, now)
         await uow.watches.start(idea.id, author.id)
+        # One row for the event; the worker fans it out to the watchers but the author.
+        await uow.outbox.add(
+            Notification(
+                ids.new_id(),
+                NotificationKind.NEW_COMMENT,
+                now,
+                idea_id=idea.id,
+                actor_id=author.id,
+                payload={"comment_id": comment.id},
+            )
+        )
         await uow.commit()
     return CommentView(comment, Author(author.id, author.name))
 
 
 async def change_status(
-    idea_id: IdeaId, status: Status, user_id: UserId | None, *, uow: UnitOfWork, clock: Clock
+    idea_id: IdeaId,
+    status: Status,
+    user_id: UserId | None,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
 ) -> IdeaView:
-    """Move the idea to a new status (staff only)."""
+    """Move the idea to a new status (staff only); its watchers hear of it."""
     async with uow:
         idea, _, viewer = await open_idea(uow, idea_id, user_id)
         require_staff(viewer)
         if idea.status is not status:
-            await uow.ideas.set_status(idea.with_status(status, clock.now()))
+            now = clock.now()
+            await uow.ideas.set_status(idea.with_status(status, now))
+            await uow.outbox.add(
+                Notification(
+                    ids.new_id(),
+                    NotificationKind.STATUS_CHANGED,
+                    now,
+                    idea_id=idea.id,
+                    actor_id=user_id,
+                    payload={"old": idea.status.value, "new": status.value},
+                )
+            )
         view = await _view(uow, idea.id, user_id)
         await uow.commit()
     return view

@@ -26,6 +26,7 @@ from customercase.domain.ideas import (
     Status,
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
+from customercase.domain.notifications import Notification
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
 from customercase.domain.users import Session, User
 from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Visibility
@@ -502,3 +503,24 @@ class SqlCommentRepository:
             last = items[-1].comment
             next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
         return Page(items, next_cursor)
+
+
+class SqlOutbox:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, notification: Notification) -> None:
+        await self._conn.execute(
+            t.outbox.insert().values(
+                id=notification.id,
+                kind=notification.kind.value,
+                recipient_id=notification.recipient_id,
+                idea_id=notification.idea_id,
+                actor_id=notification.actor_id,
+                payload=dict(notification.payload),
+                state="pending",
+                attempts=0,
+                due_at=notification.created_at,
+                created_at=notification.created_at,
+            )
+        )

@@ -158,3 +158,22 @@ watches = sa.Table(
     ),
     sa.Column("watching", sa.Boolean, nullable=False),
 )
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("recipient_id", ID),
+    sa.Column("idea_id", ID),
+    sa.Column("actor_id", ID),
+    sa.Column("payload", sa.JSON, nullable=False),
+    # pending -> sent | failed (permanent); a pending row whose due_at has passed is claimable.
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("done_at", UtcDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_outbox_due", "state", "due_at"),
+)

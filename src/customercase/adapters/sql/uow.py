@@ -12,6 +12,7 @@ from customercase.adapters.sql.repositories import (
     SqlCommentRepository,
     SqlForumRepository,
     SqlIdeaRepository,
+    SqlOutbox,
     SqlSessionRepository,
     SqlUserRepository,
     SqlVendorRepository,
@@ -22,6 +23,7 @@ from customercase.domain.ports import (
     CommentRepository,
     ForumRepository,
     IdeaRepository,
+    Outbox,
     SessionRepository,
     UserRepository,
     VendorRepository,
@@ -42,6 +44,7 @@ class SqlUnitOfWork:
     votes: VoteRepository
     watches: WatchRepository
     comments: CommentRepository
+    outbox: Outbox
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
         self._engine = engine
@@ -64,6 +67,7 @@ class SqlUnitOfWork:
         self.votes = SqlVoteRepository(conn, self._half_life)
         self.watches = SqlWatchRepository(conn)
         self.comments = SqlCommentRepository(conn, self._half_life)
+        self.outbox = SqlOutbox(conn)
         return self
 
     async def __aexit__(

@@ -156,10 +156,11 @@ class IdeaController(Controller):
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
+        ids: Injected[Ids],
         present: Presenter,
     ) -> Idea:
         """Move the idea to another status (staff only)."""
         view = await ideas.change_status(
-            IdeaId(idea_id), Status(data.status), _uid(user), uow=uow, clock=clock
+            IdeaId(idea_id), Status(data.status), _uid(user), uow=uow, clock=clock, ids=ids
         )
         return present.idea(view)

@@ -1,0 +1,544 @@
+"""The unit of work and its repositories in memory: the SQL adapter's twin for unit tests.
+
+Every repository here mirrors its counterpart in `adapters/sql/repositories.py`, constraint for
+constraint: the same domain errors on duplicates, counters and heat moved together with the rows,
+the same sort keys and the same cursors. A constraint the SQL adapter does not translate into a
+domain error (a missing user behind a vote, say) raises `ConstraintViolated` here, as the database
+would raise IntegrityError there: it is a bug in the caller, not a situation a user can cause.
+
+Transactions: `InMemoryStore` is the database, shared by any number of `InMemoryUnitOfWork`s. A
+unit of work reads a snapshot taken when its block opens, plus its own writes. Each write is also
+kept in a journal; `commit()` replays the journal on the store's latest state, so two units of
+work that interleave both land, with counters moved relative to what the other committed, as
+row-level updates would in the database. Leaving the block without `commit()` drops the journal.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from customercase.domain.cursors import Key, cursor_time, decode_cursor, encode_cursor
+from customercase.domain.errors import EmailTaken, SlugTaken
+from customercase.domain.ideas import (
+    Author,
+    Comment,
+    CommentView,
+    Idea,
+    IdeaQuery,
+    IdeaView,
+    Page,
+    Sort,
+)
+from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
+from customercase.domain.trending import COMMENT_WEIGHT, DEFAULT_HALF_LIFE_DAYS, heat_of
+from customercase.domain.users import Session, User
+from customercase.domain.vendors import Forum, Role, Vendor
+
+T = TypeVar("T")
+
+# As adapters/sql/repositories.py: a user's watch list is cut at this many ideas.
+WATCHED_MAX = 1000
+
+
+class ConstraintViolated(Exception):
+    """A write the database would refuse with an IntegrityError the SQL adapter lets through."""
+
+
+@dataclass
+class Tables:
+    """Every table of the schema, as dicts keyed by primary key. Rows are frozen values."""
+
+    users: dict[UserId, User] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    vendors: dict[VendorId, Vendor] = field(default_factory=dict)
+    staff: dict[tuple[VendorId, UserId], Role] = field(default_factory=dict)
+    forums: dict[ForumId, Forum] = field(default_factory=dict)
+    invitations: set[tuple[ForumId, str]] = field(default_factory=set)
+    ideas: dict[IdeaId, Idea] = field(default_factory=dict)
+    # The `heat` column of ideas, which the domain's Idea does not carry.
+    heat: dict[IdeaId, float] = field(default_factory=dict)
+    votes: dict[tuple[IdeaId, UserId], datetime] = field(default_factory=dict)
+    comments: dict[CommentId, Comment] = field(default_factory=dict)
+    watches: dict[tuple[IdeaId, UserId], bool] = field(default_factory=dict)
+
+    def copy(self) -> Tables:
+        """A copy whose tables can change without touching these; rows are shared, being frozen."""
+        return Tables(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})
+
+
+class InMemoryStore:
+    """The fake database: the committed state that units of work over it share."""
+
+    def __init__(self) -> None:
+        self.tables = Tables()
+
+
+def _utc(when: datetime) -> datetime:
+    # The SQL adapter hands every time back in UTC, whatever zone it was stored in.
+    return when.astimezone(UTC)
+
+
+class _Transaction:
+    """The snapshot a unit of work reads and writes, and the journal of its writes."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self.journal: list[Callable[[Tables], object]] = []
+        self.is_open = True
+
+    def read(self) -> Tables:
+        if not self.is_open:
+            raise RuntimeError("repository used outside 'async with uow'")
+        return self.tables
+
+    def write(self, change: Callable[[Tables], T]) -> T:
+        """Apply the change now, and again to the store on commit. It must check before it
+        mutates, so that a change which raises leaves the tables as they were."""
+        result = change(self.read())
+        self.journal.append(change)
+        return result
+
+
+def _require(found: bool, what: str) -> None:
+    if not found:
+        raise ConstraintViolated(what)
+
+
+class InMemoryUserRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, user: User) -> None:
+        user = replace(user, created_at=_utc(user.created_at))
+
+        def insert(db: Tables) -> None:
+            if user.id in db.users or any(u.email == user.email for u in db.users.values()):
+                raise EmailTaken()
+            db.users[user.id] = user
+
+        self._tx.write(insert)
+
+    async def get(self, user_id: UserId) -> User | None:
+        return self._tx.read().users.get(user_id)
+
+    async def by_email(self, email: str) -> User | None:
+        return next((u for u in self._tx.read().users.values() if u.email == email), None)
+
+    async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
+        def update(db: Tables) -> None:
+            if user_id in db.users:
+                db.users[user_id] = db.users[user_id].with_password_hash(password_hash)
+
+        self._tx.write(update)
+
+
+class InMemorySessionRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, session: Session) -> None:
+        session = replace(
+            session, created_at=_utc(session.created_at), last_seen_at=_utc(session.last_seen_at)
+        )
+
+        def insert(db: Tables) -> None:
+            _require(session.token_hash not in db.sessions, "duplicate session token hash")
+            _require(session.user_id in db.users, "session of an unknown user")
+            db.sessions[session.token_hash] = session
+
+        self._tx.write(insert)
+
+    async def get(self, token_hash: str) -> Session | None:
+        return self._tx.read().sessions.get(token_hash)
+
+    async def touch(self, token_hash: str, now: datetime) -> None:
+        def update(db: Tables) -> None:
+            if token_hash in db.sessions:
+                db.sessions[token_hash] = replace(db.sessions[token_hash], last_seen_at=_utc(now))
+
+        self._tx.write(update)
+
+    async def delete(self, token_hash: str) -> None:
+        def delete(db: Tables) -> None:
+            db.sessions.pop(token_hash, None)
+
+        self._tx.write(delete)
+
+
+class InMemoryVendorRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, vendor: Vendor) -> None:
+        vendor = replace(vendor, created_at=_utc(vendor.created_at))
+
+        def insert(db: Tables) -> None:
+            if vendor.id in db.vendors or any(v.slug == vendor.slug for v in db.vendors.values()):
+                raise SlugTaken()
+            db.vendors[vendor.id] = vendor
+
+        self._tx.write(insert)
+
+    async def get(self, vendor_id: VendorId) -> Vendor | None:
+        return self._tx.read().vendors.get(vendor_id)
+
+    async def add_staff(self, vendor_id: VendorId, user_id: UserId, role: Role) -> None:
+        def insert(db: Tables) -> None:
+            _require((vendor_id, user_id) not in db.staff, "already staff of this vendor")
+            _require(vendor_id in db.vendors, "staff of an unknown vendor")
+            _require(user_id in db.users, "an unknown user as staff")
+            db.staff[vendor_id, user_id] = role
+
+        self._tx.write(insert)
+
+    async def role_of(self, vendor_id: VendorId, user_id: UserId) -> Role | None:
+        return self._tx.read().staff.get((vendor_id, user_id))
+
+
+def _forum_clashes(db: Tables, forum: Forum) -> bool:
+    """Whether another forum already has the slug at this vendor, or the mailbox."""
+    return any(
+        other.id != forum.id
+        and (
+            (other.vendor_id, other.slug) == (forum.vendor_id, forum.slug)
+            or other.mailbox_hash == forum.mailbox_hash
+        )
+        for other in db.forums.values()
+    )
+
+
+class InMemoryForumRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, forum: Forum) -> None:
+        forum = replace(forum, created_at=_utc(forum.created_at))
+
+        def insert(db: Tables) -> None:
+            # The SQL adapter reads every IntegrityError here as a taken slug, a missing
+            # vendor included.
+            if (
+                forum.id in db.forums
+                or forum.vendor_id not in db.vendors
+                or _forum_clashes(db, forum)
+            ):
+                raise SlugTaken()
+            db.forums[forum.id] = forum
+
+        self._tx.write(insert)
+
+    async def get(self, forum_id: ForumId) -> Forum | None:
+        return self._tx.read().forums.get(forum_id)
+
+    async def update(self, forum: Forum) -> None:
+        def update(db: Tables) -> None:
+            stored = db.forums.get(forum.id)
+            if stored is None:
+                return
+            # Only the settings move; the vendor, mailbox and creation time are fixed.
+            changed = replace(
+                stored,
+                name=forum.name,
+                slug=forum.slug,
+                visibility=forum.visibility,
+                allowed_domains=forum.allowed_domains,
+                jira=forum.jira,
+            )
+            if _forum_clashes(db, changed):
+                raise SlugTaken()
+            db.forums[forum.id] = changed
+
+        self._tx.write(update)
+
+    async def invite(self, forum_id: ForumId, emails: list[str]) -> None:
+        def insert(db: Tables) -> None:
+            if emails:
+                _require(forum_id in db.forums, "invitation to an unknown forum")
+            db.invitations.update((forum_id, email) for email in emails)
+
+        self._tx.write(insert)
+
+    async def is_invited(self, forum_id: ForumId, email: str) -> bool:
+        return (forum_id, email) in self._tx.read().invitations
+
+
+# The sort key of each order, compared descending; each ends in the unique id, as in SQL.
+def _sort_key(sort: Sort, idea: Idea, heat: float) -> tuple[Any, ...]:
+    if sort is Sort.TOP:
+        return (idea.votes, idea.created_at, idea.id)
+    if sort is Sort.NEW:
+        return (idea.created_at, idea.id)
+    return (heat, idea.id)
+
+
+_CURSOR_SHAPES: dict[Sort, tuple[type, ...]] = {
+    Sort.TOP: (int, str, str),
+    Sort.NEW: (str, str),
+    Sort.TRENDING: (float, str),
+}
+
+
+def _cursor_key(sort: Sort, idea: Idea, heat: float) -> Key:
+    if sort is Sort.TOP:
+        return [idea.votes, idea.created_at.isoformat(), idea.id]
+    if sort is Sort.NEW:
+        return [idea.created_at.isoformat(), idea.id]
+    return [heat, idea.id]
+
+
+def _cursor_bound(sort: Sort, cursor: str) -> tuple[Any, ...]:
+    """The sort key a cursor names; raise InvalidField for one this order did not give out."""
+    key = decode_cursor(cursor, _CURSOR_SHAPES[sort])
+    if sort is Sort.TOP:
+        return (key[0], cursor_time(key[1]), key[2])
+    if sort is Sort.NEW:
+        return (cursor_time(key[0]), key[1])
+    return (float(key[0]), key[1])
+
+
+def _matches(summary: str, text: str) -> bool:
+    # As the SQL adapter: every one of the first ten words, anywhere, ignoring case.
+    return all(word.lower() in summary.lower() for word in text.split()[:10])
+
+
+def _view(db: Tables, idea: Idea, viewer_id: UserId | None) -> IdeaView:
+    voted = viewer_id is not None and (idea.id, viewer_id) in db.votes
+    watching = viewer_id is not None and db.watches.get((idea.id, viewer_id), False)
+    return IdeaView(idea, Author(idea.author_id, db.users[idea.author_id].name), voted, watching)
+
+
+class InMemoryIdeaRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, idea: Idea) -> None:
+        # Counters start at zero whatever the idea says: they only move with their rows.
+        idea = replace(
+            idea,
+            votes=0,
+            comments=0,
+            created_at=_utc(idea.created_at),
+            updated_at=_utc(idea.updated_at),
+        )
+
+        def insert(db: Tables) -> None:
+            _require(idea.id not in db.ideas, "duplicate idea id")
+            _require(idea.forum_id in db.forums, "idea in an unknown forum")
+            _require(idea.author_id in db.users, "idea by an unknown user")
+            db.ideas[idea.id] = idea
+            db.heat[idea.id] = 0.0
+
+        self._tx.write(insert)
+
+    async def get(self, idea_id: IdeaId) -> Idea | None:
+        return self._tx.read().ideas.get(idea_id)
+
+    async def set_status(self, idea: Idea) -> None:
+        def update(db: Tables) -> None:
+            if idea.id in db.ideas:
+                db.ideas[idea.id] = replace(
+                    db.ideas[idea.id], status=idea.status, updated_at=_utc(idea.updated_at)
+                )
+
+        self._tx.write(update)
+
+    async def view(self, idea_id: IdeaId, viewer_id: UserId | None) -> IdeaView | None:
+        db = self._tx.read()
+        idea = db.ideas.get(idea_id)
+        return _view(db, idea, viewer_id) if idea is not None else None
+
+    async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
+        db = self._tx.read()
+        ideas = [
+            i for i in db.ideas.values() if i.forum_id == query.forum_id and i.merged_into is None
+        ]
+        if query.status is not None:
+            ideas = [i for i in ideas if i.status is query.status]
+        if query.text:
+            text = query.text
+            ideas = [i for i in ideas if _matches(i.summary, text)]
+        if query.after:
+            bound = _cursor_bound(query.sort, query.after)
+            ideas = [i for i in ideas if _sort_key(query.sort, i, db.heat[i.id]) < bound]
+        ideas.sort(key=lambda i: _sort_key(query.sort, i, db.heat[i.id]), reverse=True)
+        rows = ideas[: query.limit + 1]
+        items = [_view(db, i, viewer_id) for i in rows[: query.limit]]
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = items[-1].idea
+            next_cursor = encode_cursor(_cursor_key(query.sort, last, db.heat[last.id]))
+        return Page(items, next_cursor)
+
+
+class InMemoryVoteRepository:
+    def __init__(self, tx: _Transaction, half_life_days: float) -> None:
+        self._tx = tx
+        self._half_life = half_life_days
+
+    async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
+        weight = heat_of(at, self._half_life)
+
+        def insert(db: Tables) -> bool:
+            _require(idea_id in db.ideas, "vote for an unknown idea")
+            _require(user_id in db.users, "vote by an unknown user")
+            if (idea_id, user_id) in db.votes:
+                return False
+            db.votes[idea_id, user_id] = _utc(at)
+            idea = db.ideas[idea_id]
+            db.ideas[idea_id] = replace(idea, votes=idea.votes + 1)
+            db.heat[idea_id] += weight
+            return True
+
+        return self._tx.write(insert)
+
+    async def remove(self, idea_id: IdeaId, user_id: UserId) -> bool:
+        def delete(db: Tables) -> bool:
+            cast_at = db.votes.pop((idea_id, user_id), None)
+            if cast_at is None:
+                return False
+            idea = db.ideas[idea_id]
+            db.ideas[idea_id] = replace(idea, votes=idea.votes - 1)
+            db.heat[idea_id] -= heat_of(cast_at, self._half_life)
+            return True
+
+        return self._tx.write(delete)
+
+
+class InMemoryWatchRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def set(self, idea_id: IdeaId, user_id: UserId, watching: bool) -> None:
+        def upsert(db: Tables) -> None:
+            _require(idea_id in db.ideas and user_id in db.users, "watch of an unknown row")
+            db.watches[idea_id, user_id] = watching
+
+        self._tx.write(upsert)
+
+    async def start(self, idea_id: IdeaId, user_id: UserId) -> None:
+        def insert(db: Tables) -> None:
+            _require(idea_id in db.ideas and user_id in db.users, "watch of an unknown row")
+            db.watches.setdefault((idea_id, user_id), True)
+
+        self._tx.write(insert)
+
+    async def watched_by(self, user_id: UserId) -> list[Idea]:
+        db = self._tx.read()
+        ideas = [
+            db.ideas[idea_id]
+            for (idea_id, watcher), watching in db.watches.items()
+            if watcher == user_id and watching
+        ]
+        ideas.sort(key=lambda i: (i.created_at, i.id), reverse=True)
+        return ideas[:WATCHED_MAX]
+
+
+class InMemoryCommentRepository:
+    def __init__(self, tx: _Transaction, half_life_days: float) -> None:
+        self._tx = tx
+        self._half_life = half_life_days
+
+    async def add(self, comment: Comment, at: datetime) -> None:
+        comment = replace(comment, created_at=_utc(comment.created_at))
+        weight = COMMENT_WEIGHT * heat_of(at, self._half_life)
+
+        def insert(db: Tables) -> None:
+            _require(comment.id not in db.comments, "duplicate comment id")
+            _require(comment.idea_id in db.ideas, "comment on an unknown idea")
+            _require(comment.author_id in db.users, "comment by an unknown user")
+            db.comments[comment.id] = comment
+            idea = db.ideas[comment.idea_id]
+            db.ideas[idea.id] = replace(idea, comments=idea.comments + 1)
+            db.heat[idea.id] += weight
+
+        self._tx.write(insert)
+
+    async def list(self, idea_id: IdeaId, limit: int, after: str | None) -> Page[CommentView]:
+        db = self._tx.read()
+        comments = [c for c in db.comments.values() if c.idea_id == idea_id]
+        if after:
+            at, last_id = decode_cursor(after, (str, str))
+            bound = (cursor_time(at), str(last_id))
+            comments = [c for c in comments if (c.created_at, c.id) > bound]
+        comments.sort(key=lambda c: (c.created_at, c.id))
+        rows = comments[: limit + 1]
+        items = [
+            CommentView(c, Author(c.author_id, db.users[c.author_id].name)) for c in rows[:limit]
+        ]
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1].comment
+            next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
+        return Page(items, next_cursor)
+
+
+class InMemoryUnitOfWork:
+    """One transaction over the store; leaving the block without commit() rolls it back."""
+
+    users: InMemoryUserRepository
+    sessions: InMemorySessionRepository
+    vendors: InMemoryVendorRepository
+    forums: InMemoryForumRepository
+    ideas: InMemoryIdeaRepository
+    votes: InMemoryVoteRepository
+    watches: InMemoryWatchRepository
+    comments: InMemoryCommentRepository
+
+    def __init__(
+        self, store: InMemoryStore, half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    ) -> None:
+        self.store = store
+        # Whether the last block opened on this unit of work committed.
+        self.committed = False
+        self._half_life = half_life_days
+        self._tx: _Transaction | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._tx is not None:
+            raise RuntimeError("this unit of work is open already")
+        tx = _Transaction(self.store.tables.copy())
+        self._tx = tx
+        self.committed = False
+        self.users = InMemoryUserRepository(tx)
+        self.sessions = InMemorySessionRepository(tx)
+        self.vendors = InMemoryVendorRepository(tx)
+        self.forums = InMemoryForumRepository(tx)
+        self.ideas = InMemoryIdeaRepository(tx)
+        self.votes = InMemoryVoteRepository(tx, self._half_life)
+        self.watches = InMemoryWatchRepository(tx)
+        self.comments = InMemoryCommentRepository(tx, self._half_life)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tx, self._tx = self._tx, None
+        if tx is not None:
+            tx.is_open = False
+
+    def _open(self) -> _Transaction:
+        if self._tx is None:
+            raise RuntimeError("the unit of work is used outside 'async with uow'")
+        return self._tx
+
+    async def ping(self) -> None:
+        self._open()
+
+    async def commit(self) -> None:
+        tx = self._open()
+        tables = self.store.tables.copy()
+        for change in tx.journal:
+            change(tables)
+        self.store.tables = tables
+        # Like a connection after COMMIT: what follows in the block is a new transaction.
+        tx.tables = tables.copy()
+        tx.journal.clear()
+        self.committed = True
