@@ -10,7 +10,9 @@ Transactions: `InMemoryStore` is the database, shared by any number of `InMemory
 unit of work reads a snapshot taken when its block opens, plus its own writes. Each write is also
 kept in a journal; `commit()` replays the journal on the store's latest state, so two units of
 work that interleave both land, with counters moved relative to what the other committed, as
-row-level updates would in the database. Leaving the block without `commit()` drops the journal.
+row-level updates would in the database; a clash with what the other committed (the same email)
+raises from `commit()` here, where the database would raise it from the write. Leaving the block
+without `commit()` drops the journal.
 """
 
 from __future__ import annotations
@@ -35,6 +37,18 @@ from customercase.domain.ideas import (
     Sort,
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
+from customercase.domain.notifications import Notification
+from customercase.domain.ports import (
+    CommentRepository,
+    ForumRepository,
+    IdeaRepository,
+    Outbox,
+    SessionRepository,
+    UserRepository,
+    VendorRepository,
+    VoteRepository,
+    WatchRepository,
+)
 from customercase.domain.trending import COMMENT_WEIGHT, DEFAULT_HALF_LIFE_DAYS, heat_of
 from customercase.domain.users import Session, User
 from customercase.domain.vendors import Forum, Role, Vendor
@@ -65,6 +79,8 @@ class Tables:
     votes: dict[tuple[IdeaId, UserId], datetime] = field(default_factory=dict)
     comments: dict[CommentId, Comment] = field(default_factory=dict)
     watches: dict[tuple[IdeaId, UserId], bool] = field(default_factory=dict)
+    # Queued notifications in the order they were written; the worker's states are not kept.
+    outbox: dict[str, Notification] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         """A copy whose tables can change without touching these; rows are shared, being frozen."""
@@ -72,7 +88,10 @@ class Tables:
 
 
 class InMemoryStore:
-    """The fake database: the committed state that units of work over it share."""
+    """The fake database: the committed state that units of work over it share.
+
+    Each commit puts a new `Tables` in `tables`, so read `store.tables` afresh after acting.
+    """
 
     def __init__(self) -> None:
         self.tables = Tables()
@@ -477,17 +496,38 @@ class InMemoryCommentRepository:
         return Page(items, next_cursor)
 
 
+class InMemoryOutbox:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, notification: Notification) -> None:
+        notification = replace(
+            notification,
+            created_at=_utc(notification.created_at),
+            payload=dict(notification.payload),
+        )
+
+        def insert(db: Tables) -> None:
+            _require(notification.id not in db.outbox, "duplicate notification id")
+            db.outbox[notification.id] = notification
+
+        self._tx.write(insert)
+
+
 class InMemoryUnitOfWork:
     """One transaction over the store; leaving the block without commit() rolls it back."""
 
-    users: InMemoryUserRepository
-    sessions: InMemorySessionRepository
-    vendors: InMemoryVendorRepository
-    forums: InMemoryForumRepository
-    ideas: InMemoryIdeaRepository
-    votes: InMemoryVoteRepository
-    watches: InMemoryWatchRepository
-    comments: InMemoryCommentRepository
+    # Typed as the ports, as the UnitOfWork protocol's attributes are: mutable attributes
+    # must match exactly for mypy to accept this class as a UnitOfWork.
+    users: UserRepository
+    sessions: SessionRepository
+    vendors: VendorRepository
+    forums: ForumRepository
+    ideas: IdeaRepository
+    votes: VoteRepository
+    watches: WatchRepository
+    comments: CommentRepository
+    outbox: Outbox
 
     def __init__(
         self, store: InMemoryStore, half_life_days: float = DEFAULT_HALF_LIFE_DAYS
@@ -512,6 +552,7 @@ class InMemoryUnitOfWork:
         self.votes = InMemoryVoteRepository(tx, self._half_life)
         self.watches = InMemoryWatchRepository(tx)
         self.comments = InMemoryCommentRepository(tx, self._half_life)
+        self.outbox = InMemoryOutbox(tx)
         return self
 
     async def __aexit__(
