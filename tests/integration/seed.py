@@ -6,6 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
+from customercase.adapters.sql import tables as t
 from customercase.bootstrap import Container
 from customercase.domain.ideas import Idea
 from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
@@ -53,3 +56,11 @@ async def forum_with_idea(container: Container, people: int) -> Seeded:
         await uow.ideas.add(idea)
         await uow.commit()
     return Seeded(forum.id, idea.id, [u.id for u in users[1:]])
+
+
+async def mark_verified(container: Container, user_id: str) -> None:
+    """As if the user had followed the link in the verification email."""
+    async with container.engine().begin() as conn:
+        await conn.execute(
+            sa.update(t.users).where(t.users.c.id == user_id).values(email_verified=True)
+        )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from customercase.bootstrap import Container
 from tests.integration.conftest import Browser
+from tests.integration.seed import mark_verified
 from tests.integration.walk import PASSWORD, open_forum, sign_up, submit, unique
 
 
@@ -261,10 +263,13 @@ async def test_a_private_forum_is_not_found_for_outsiders_but_open_to_staff(
     assert (await outsider.put(f"/api/v1/ideas/{idea['id']}/vote")).status_code == 404
 
 
-async def test_an_invited_user_can_see_a_private_forum(browser: Browser) -> None:
+async def test_an_invited_user_with_a_verified_email_can_see_a_private_forum(
+    browser: Browser, container: Container
+) -> None:
     staff, guest = await browser(), await browser()
     await sign_up(staff)
     guest_user = await sign_up(guest)
+    await mark_verified(container, guest_user["id"])
     forum = await open_forum(staff, "private")
 
     before = await guest.get(f"/api/v1/forums/{forum['id']}")
@@ -276,6 +281,22 @@ async def test_an_invited_user_can_see_a_private_forum(browser: Browser) -> None
     assert before.status_code == 404
     assert invited.status_code == 204
     assert after.status_code == 200
+
+
+async def test_an_invitation_does_not_open_a_forum_to_an_unverified_email(
+    browser: Browser,
+) -> None:
+    staff, claimant = await browser(), await browser()
+    await sign_up(staff)
+    claimant_user = await sign_up(claimant)
+    forum = await open_forum(staff, "private")
+    await staff.post(
+        f"/api/v1/forums/{forum['id']}/invitations", json={"emails": [claimant_user["email"]]}
+    )
+
+    response = await claimant.get(f"/api/v1/forums/{forum['id']}")
+
+    assert response.status_code == 404
 
 
 async def test_only_staff_change_status_or_forum_settings(browser: Browser) -> None:

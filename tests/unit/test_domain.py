@@ -178,11 +178,6 @@ def test_every_slug_of_the_documented_shape_is_accepted(slug: str) -> None:
     assert check_slug(slug) == slug
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SLUG_PATTERN ends in '$', which matches before a "
-    "final newline; check_slug should use fullmatch",
-)
 def test_slug_with_a_trailing_newline_is_refused() -> None:
     with pytest.raises(InvalidField):
         check_slug("acme\n")
@@ -381,11 +376,6 @@ def test_checked_body_has_no_edge_whitespace(body: str) -> None:
     assert 1 <= len(checked) <= 10_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_clean NFC-normalises before dropping control "
-    "characters, so a mark that followed one is left uncomposed",
-)
 @settings(max_examples=50)
 @given(summaries)
 @example("Cafe\x00\u0301 menu")

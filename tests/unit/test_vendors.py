@@ -319,11 +319,11 @@ async def test_inviting_nobody_names_the_emails(world: World) -> None:
     assert error.value.field == "emails"
 
 
-async def test_inviting_a_malformed_email_names_the_email(world: World) -> None:
+async def test_inviting_a_malformed_email_names_the_emails_field(world: World) -> None:
     forum = await world.forum()
     admin = await world.staff(forum.vendor_id)
 
     with pytest.raises(InvalidField) as error:
         await invite_to_forum(forum.id, ["guest.example.org"], admin.id, uow=world.uow)
 
-    assert error.value.field == "email"
+    assert error.value.field == "emails"

@@ -10,6 +10,7 @@ from datetime import datetime
 from customercase.domain.errors import InvalidField
 
 Key = list[str | int | float]
+MAX_CURSOR = 400
 
 
 def encode_cursor(key: Key) -> str:
@@ -19,10 +20,12 @@ def encode_cursor(key: Key) -> str:
 
 def decode_cursor(cursor: str, shape: tuple[type, ...]) -> Key:
     """Decode a cursor whose values have the given types; raise InvalidField if it is not one."""
+    if len(cursor) > MAX_CURSOR:
+        raise InvalidField("cursor", "This cursor is not one this list gave out.")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
         key = None
     if not isinstance(key, list) or len(key) != len(shape):
         raise InvalidField("cursor", "This cursor is not one this list gave out.")

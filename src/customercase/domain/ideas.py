@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from customercase.domain.errors import InvalidField
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
+from customercase.domain.text import clean_line, clean_text
 
 SUMMARY_MIN, SUMMARY_MAX = 3, 200
 DESCRIPTION_MAX = 20_000
@@ -39,17 +39,9 @@ class CommentSource(enum.StrEnum):
     JIRA = "jira"
 
 
-def _clean(text: str) -> str:
-    """NFC-normalise and drop control characters other than newlines and tabs."""
-    text = unicodedata.normalize("NFC", text)
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
-
-
 def check_summary(raw: str) -> str:
     """A summary is one line of 3–200 characters."""
-    summary = " ".join(_clean(raw).split())
+    summary = clean_line(raw)
     if not SUMMARY_MIN <= len(summary) <= SUMMARY_MAX:
         raise InvalidField(
             "summary", f"Write a summary of {SUMMARY_MIN} to {SUMMARY_MAX} characters."
@@ -58,7 +50,7 @@ def check_summary(raw: str) -> str:
 
 
 def check_description(raw: str | None) -> str:
-    description = _clean(raw or "").strip()
+    description = clean_text(raw or "").strip()
     if len(description) > DESCRIPTION_MAX:
         raise InvalidField(
             "description", f"Keep the description under {DESCRIPTION_MAX} characters."
@@ -67,7 +59,7 @@ def check_description(raw: str | None) -> str:
 
 
 def check_body(raw: str) -> str:
-    body = _clean(raw).strip()
+    body = clean_text(raw).strip()
     if not BODY_MIN <= len(body) <= BODY_MAX:
         raise InvalidField("body", f"Write a comment of {BODY_MIN} to {BODY_MAX} characters.")
     return body

@@ -10,8 +10,9 @@ from datetime import datetime
 
 from customercase.domain.errors import InvalidField
 from customercase.domain.ids import UserId
+from customercase.domain.text import clean_line
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 PASSWORD_MIN, PASSWORD_MAX = 10, 1024
 NAME_MAX = 100
 
@@ -92,7 +93,7 @@ COMMON_PASSWORDS = frozenset(
 def normalise_email(raw: str) -> str:
     """Trim, NFC-normalise and lower-case an email; raise InvalidField if it is not one."""
     email = unicodedata.normalize("NFC", raw.strip()).lower()
-    if len(email) > 254 or not EMAIL_PATTERN.match(email):
+    if len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
         raise InvalidField("email", "Enter a valid email address.")
     return email
 
@@ -103,7 +104,7 @@ def email_domain(email: str) -> str:
 
 def check_name(raw: str) -> str:
     """Trim a display name; raise InvalidField unless it has 1–100 characters."""
-    name = " ".join(raw.split())
+    name = clean_line(raw)
     if not name or len(name) > NAME_MAX:
         raise InvalidField("name", f"Enter a name of 1 to {NAME_MAX} characters.")
     return name

@@ -9,10 +9,11 @@ from datetime import datetime
 
 from customercase.domain.errors import InvalidField
 from customercase.domain.ids import ForumId, VendorId
+from customercase.domain.text import clean_line
 from customercase.domain.users import User, email_domain
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
-DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)[a-z0-9-]+(\.[a-z0-9-]+)+$")
+SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?")
+DOMAIN_PATTERN = re.compile(r"(?=.{1,253}$)[a-z0-9-]+(\.[a-z0-9-]+)+")
 MAX_ALLOWED_DOMAINS = 50
 
 
@@ -28,7 +29,7 @@ class Visibility(enum.StrEnum):
 
 def check_slug(raw: str) -> str:
     """Raise InvalidField unless the slug is 1–50 of a-z, 0-9 and inner hyphens."""
-    if not SLUG_PATTERN.match(raw):
+    if not SLUG_PATTERN.fullmatch(raw):
         raise InvalidField(
             "slug", "Use 1 to 50 lower-case letters, digits and hyphens, not at either end."
         )
@@ -36,7 +37,7 @@ def check_slug(raw: str) -> str:
 
 
 def check_title(raw: str, field_name: str = "name") -> str:
-    title = " ".join(raw.split())
+    title = clean_line(raw)
     if not 1 <= len(title) <= 100:
         raise InvalidField(field_name, "Enter a name of 1 to 100 characters.")
     return title
@@ -48,7 +49,7 @@ def check_domains(raw: tuple[str, ...]) -> tuple[str, ...]:
     if len(domains) > MAX_ALLOWED_DOMAINS:
         raise InvalidField("allowed_domains", f"At most {MAX_ALLOWED_DOMAINS} domains.")
     for domain in domains:
-        if not DOMAIN_PATTERN.match(domain):
+        if not DOMAIN_PATTERN.fullmatch(domain):
             raise InvalidField("allowed_domains", f"'{domain}' is not an email domain.")
     return domains
 
@@ -97,15 +98,14 @@ class Forum:
         return self.visibility is Visibility.PRIVATE
 
     def admits(self, viewer: Viewer) -> bool:
-        """A public forum admits anyone; a private one staff, the invited and verified domains."""
-        if not self.is_private or viewer.is_staff or viewer.is_invited:
+        """Public: anyone. Private: staff, and verified emails invited or of an allowed domain."""
+        if not self.is_private or viewer.is_staff:
             return True
         user = viewer.user
-        return (
-            user is not None
-            and user.email_verified
-            and email_domain(user.email) in self.allowed_domains
-        )
+        # An invitation or a domain names an email; only a verified one proves it is theirs.
+        if user is None or not user.email_verified:
+            return False
+        return viewer.is_invited or email_domain(user.email) in self.allowed_domains
 
     def changed(
         self,

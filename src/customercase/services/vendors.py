@@ -36,7 +36,7 @@ class CreateForum:
     name: str
     slug: str
     visibility: Visibility
-    actor_id: UserId
+    actor_id: UserId | None
     allowed_domains: tuple[str, ...] = ()
     jira: JiraBinding | None = None
 
@@ -44,7 +44,7 @@ class CreateForum:
 @dataclass(frozen=True, slots=True)
 class UpdateForum:
     forum_id: ForumId
-    actor_id: UserId
+    actor_id: UserId | None
     name: str | None = None
     slug: str | None = None
     visibility: Visibility | None = None
@@ -134,7 +134,10 @@ async def invite_to_forum(
         raise NotSignedIn()
     if not 1 <= len(emails) <= MAX_INVITATIONS:
         raise InvalidField("emails", f"Invite 1 to {MAX_INVITATIONS} people at a time.")
-    normalised = sorted({normalise_email(e) for e in emails})
+    try:
+        normalised = sorted({normalise_email(e) for e in emails})
+    except InvalidField as error:
+        raise InvalidField("emails", error.message) from None
     async with uow:
         forum, viewer = await open_forum(uow, forum_id, actor_id)
         require_staff(viewer)
