@@ -99,6 +99,7 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         return problem(status, "server-error", "Something went wrong on our side.")
     slug = {
         400: "malformed",
+        403: "forbidden",
         404: "not-found",
         405: "method-not-allowed",
         413: "too-large",
