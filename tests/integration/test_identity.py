@@ -103,3 +103,71 @@ async def test_any_get_hands_out_the_csrf_cookie_once(container: Container) -> N
 
     assert missing_page.status_code == 404 and "csrftoken" in missing_page.cookies
     assert "set-cookie" not in again.headers
+
+
+async def test_guessing_one_accounts_password_is_stopped_with_429(browser: Browser) -> None:
+    owner, attacker = await browser(), await browser()
+    user = await sign_up(owner)
+
+    answers = [
+        await attacker.post(
+            "/api/v1/auth/signin", json={"email": user["email"], "password": f"guess {n:04}"}
+        )
+        for n in range(12)
+    ]
+
+    assert [a.status_code for a in answers[:10]] == [401] * 10
+    assert answers[10].status_code == answers[11].status_code == 429
+    assert answers[10].headers["content-type"].startswith("application/problem+json")
+    assert 0 < int(answers[10].headers["retry-after"]) <= 15 * 60
+
+
+async def test_the_account_limit_holds_across_addresses_and_web_processes(
+    container: Container, browser: Browser
+) -> None:
+    owner = await browser()
+    user = await sign_up(owner)
+    apps = [create_asgi(container), create_asgi(container)]  # two web processes, one database
+    statuses = []
+
+    for n in range(11):
+        transport = httpx.ASGITransport(app=apps[n % 2], client=(f"192.0.2.{n}", 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t.local") as client:
+            answer = await client.post(
+                "/api/v1/auth/signin", json={"email": user["email"], "password": "wrong guess"}
+            )
+            statuses.append(answer.status_code)
+
+    assert statuses == [401] * 10 + [429]
+
+
+async def test_one_address_trying_many_accounts_is_stopped(browser: Browser) -> None:
+    attacker = await browser()
+
+    statuses = [
+        (
+            await attacker.post(
+                "/api/v1/auth/signin",
+                json={"email": f"victim{n}@example.org", "password": "Summer2026!"},
+            )
+        ).status_code
+        for n in range(61)
+    ]
+
+    assert statuses[:60] == [401] * 60 and statuses[60] == 429
+
+
+async def test_mass_sign_ups_from_one_address_are_stopped(browser: Browser) -> None:
+    bot = await browser()
+
+    statuses = [
+        (
+            await bot.post(
+                "/api/v1/auth/signup",
+                json={"email": f"{unique('bot')}@example.org", "name": "Bot", "password": PASSWORD},
+            )
+        ).status_code
+        for _ in range(21)
+    ]
+
+    assert statuses[:20] == [201] * 20 and statuses[20] == 429

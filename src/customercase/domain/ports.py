@@ -9,7 +9,7 @@ from typing import Protocol, Self
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
-from customercase.domain.users import Session, User
+from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, Role, Vendor
 
 
@@ -76,6 +76,23 @@ class SessionRepository(Protocol):
 
     async def delete(self, token_hash: str) -> None:
         """End one session; a missing one is not an error."""
+        ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: OneTimeToken) -> None:
+        """Store a new one-time token."""
+        ...
+
+    async def use(self, token_hash: str, purpose: TokenPurpose, now: datetime) -> UserId | None:
+        """Mark the token used and return its user; None if unknown, used or expired.
+
+        Atomic: of two concurrent uses of one token, at most one gets the user.
+        """
+        ...
+
+    async def sweep(self, now: datetime) -> int:
+        """Delete used and expired tokens; returns how many."""
         ...
 
 
@@ -175,6 +192,19 @@ class CommentRepository(Protocol):
         ...
 
 
+class RateLimitRepository(Protocol):
+    async def hit(self, key: str, now: datetime, window_seconds: int) -> tuple[int, datetime]:
+        """Count one hit on the key's fixed window, opening a new one if it has passed.
+
+        Returns the hits in the current window and when it began; atomic across processes.
+        """
+        ...
+
+    async def sweep(self, before: datetime) -> int:
+        """Forget windows that began before this time; returns how many."""
+        ...
+
+
 class Outbox(Protocol):
     async def add(self, notification: Notification) -> None:
         """Queue the notification, in the caller's transaction, for the worker to deliver."""
@@ -191,6 +221,8 @@ class UnitOfWork(Protocol):
     watches: WatchRepository
     comments: CommentRepository
     outbox: Outbox
+    rate_limits: RateLimitRepository
+    tokens: TokenRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

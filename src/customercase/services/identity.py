@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from customercase.domain.errors import BadCredentials, EmailTaken, InvalidField, NotFound
 from customercase.domain.ideas import Idea
 from customercase.domain.ids import UserId
+from customercase.domain.limits import (
+    SIGN_IN_PER_ACCOUNT,
+    SIGN_IN_PER_ADDRESS,
+    SIGN_UP_PER_ACCOUNT,
+    SIGN_UP_PER_ADDRESS,
+)
 from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.users import (
     Session,
@@ -17,6 +23,7 @@ from customercase.domain.users import (
     hash_token,
     normalise_email,
 )
+from customercase.services.limits import count_attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +32,7 @@ class SignUp:
     name: str
     password: str
     previous_token: str | None = None
+    address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +40,7 @@ class SignIn:
     email: str
     password: str
     previous_token: str | None = None
+    address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,9 @@ async def sign_up(
     email = normalise_email(cmd.email)
     name = check_name(cmd.name)
     check_password(cmd.password)
+    await count_attempt(
+        [(SIGN_UP_PER_ADDRESS, cmd.address), (SIGN_UP_PER_ACCOUNT, email)], uow=uow, clock=clock
+    )
     password_hash = await hasher.hash(cmd.password)
     async with uow:
         if await uow.users.by_email(email) is not None:
@@ -84,6 +96,11 @@ async def sign_in(
         email = normalise_email(cmd.email)
     except InvalidField:
         email = None
+    await count_attempt(
+        [(SIGN_IN_PER_ADDRESS, cmd.address), (SIGN_IN_PER_ACCOUNT, email or cmd.email[:254])],
+        uow=uow,
+        clock=clock,
+    )
     async with uow:
         user = await uow.users.by_email(email) if email else None
         # An unknown email still costs one verify, so timing tells nothing.

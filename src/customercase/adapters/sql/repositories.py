@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from customercase.domain.ideas import (
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
-from customercase.domain.users import Session, User
+from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Visibility
 
 
@@ -524,3 +524,74 @@ class SqlOutbox:
                 created_at=notification.created_at,
             )
         )
+
+
+class SqlRateLimitRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def hit(self, key: str, now: datetime, window_seconds: int) -> tuple[int, datetime]:
+        # One statement, so concurrent hits from several processes never lose a count.
+        r = t.rate_limits.c
+        stale = r.window_start <= now - timedelta(seconds=window_seconds)
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        stmt = (
+            dialect.insert(t.rate_limits)
+            .values(key=key, window_start=now, hits=1)
+            .on_conflict_do_update(
+                index_elements=[r.key],
+                set_={
+                    "hits": sa.case((stale, 1), else_=r.hits + 1),
+                    "window_start": sa.case(
+                        (stale, sa.literal(now, t.UtcDateTime())), else_=r.window_start
+                    ),
+                },
+            )
+            .returning(r.hits, r.window_start)
+        )
+        row = (await self._conn.execute(stmt)).one()
+        return int(row.hits), row.window_start
+
+    async def sweep(self, before: datetime) -> int:
+        result = await self._conn.execute(
+            t.rate_limits.delete().where(t.rate_limits.c.window_start < before)
+        )
+        return int(result.rowcount or 0)
+
+
+class SqlTokenRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, token: OneTimeToken) -> None:
+        await self._conn.execute(
+            t.one_time_tokens.insert().values(
+                token_hash=token.token_hash,
+                purpose=token.purpose.value,
+                user_id=token.user_id,
+                created_at=token.created_at,
+                expires_at=token.expires_at,
+            )
+        )
+
+    async def use(self, token_hash: str, purpose: TokenPurpose, now: datetime) -> UserId | None:
+        c = t.one_time_tokens.c
+        user_id = await self._conn.scalar(
+            t.one_time_tokens.update()
+            .where(
+                c.token_hash == token_hash,
+                c.purpose == purpose.value,
+                c.used_at.is_(None),
+                c.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(c.user_id)
+        )
+        return UserId(user_id) if user_id else None
+
+    async def sweep(self, now: datetime) -> int:
+        c = t.one_time_tokens.c
+        result = await self._conn.execute(
+            t.one_time_tokens.delete().where(sa.or_(c.used_at.is_not(None), c.expires_at <= now))
+        )
+        return int(result.rowcount or 0)

@@ -36,6 +36,11 @@ def cleared_cookie(*, secure: bool) -> Cookie:
     )
 
 
+def client_address(request: Request[Any, Any, Any]) -> str:
+    # The peer address; uvicorn puts the proxy's X-Forwarded-For there only for trusted proxies.
+    return request.client.host if request.client else ""
+
+
 class IdentityController(Controller):
     path = "/api/v1"
     tags = ["identity"]
@@ -55,7 +60,11 @@ class IdentityController(Controller):
         """Create an account with email and password; signs it in."""
         signed_in = await identity.sign_up(
             identity.SignUp(
-                data.email, data.name, data.password, request.cookies.get(SESSION_COOKIE)
+                data.email,
+                data.name,
+                data.password,
+                request.cookies.get(SESSION_COOKIE),
+                client_address(request),
             ),
             uow=uow,
             hasher=hasher,
@@ -83,7 +92,12 @@ class IdentityController(Controller):
     ) -> Response[User]:
         """Sign in with email and password; one answer for every failure."""
         signed_in = await identity.sign_in(
-            identity.SignIn(data.email, data.password, request.cookies.get(SESSION_COOKIE)),
+            identity.SignIn(
+                data.email,
+                data.password,
+                request.cookies.get(SESSION_COOKIE),
+                client_address(request),
+            ),
             uow=uow,
             hasher=hasher,
             clock=clock,
