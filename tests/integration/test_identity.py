@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import httpx
+import sqlalchemy as sa
 from litestar.middleware.csrf import generate_csrf_token
 
+from customercase.adapters.sql import tables as t
 from customercase.bootstrap import Container
+from customercase.domain.ids import UserId
+from customercase.domain.users import User
 from customercase.entrypoints.http.app import create_asgi
+from customercase.services import identity
 from tests.integration.conftest import Browser
-from tests.integration.walk import PASSWORD, open_forum, sign_up, unique
+from tests.integration.walk import PASSWORD, open_forum, sign_up, submit, unique
 
 
 def _without_csrf_header(client: httpx.AsyncClient) -> httpx.AsyncClient:
@@ -171,3 +179,334 @@ async def test_mass_sign_ups_from_one_address_are_stopped(browser: Browser) -> N
     ]
 
     assert statuses[:20] == [201] * 20 and statuses[20] == 429
+
+
+async def _link_token(container: Container, email: str, kind: str) -> str:
+    """The token in the newest email of this kind queued for this address (as the mailer sees)."""
+    async with container.engine().connect() as conn:
+        payload = await conn.scalar(
+            sa.select(t.outbox.c.payload)
+            .join(t.users, t.users.c.id == t.outbox.c.recipient_id)
+            .where(t.users.c.email == email.lower(), t.outbox.c.kind == kind)
+            .order_by(t.outbox.c.created_at.desc())
+            .limit(1)
+        )
+    assert payload, f"no {kind} email for {email}"
+    return str(payload["token"])
+
+
+async def _age(container: Container, table: sa.Table, user_id: str, **shift: timedelta) -> None:
+    """Move timestamps of the user's rows in the table into the past."""
+    async with container.engine().begin() as conn:
+        rows = (
+            (await conn.execute(sa.select(table).where(table.c.user_id == user_id)))
+            .mappings()
+            .all()
+        )
+        key = next(iter(table.primary_key.columns))
+        for row in rows:
+            await conn.execute(
+                table.update()
+                .where(key == row[key.name])
+                .values({col: row[col] - delta for col, delta in shift.items()})
+            )
+
+
+async def test_a_reset_link_sets_the_password_and_ends_every_session(
+    container: Container, browser: Browser
+) -> None:
+    laptop, phone, stranger = await browser(), await browser(), await browser()
+    user = await sign_up(laptop)
+    await phone.post("/api/v1/auth/signin", json={"email": user["email"], "password": PASSWORD})
+
+    asked = await stranger.post("/api/v1/auth/password-reset", json={"email": user["email"]})
+    token = await _link_token(container, user["email"], "account_recovery")
+    confirmed = await stranger.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "password": "a brand new secret"},
+    )
+    laptop_me, phone_me = await laptop.get("/api/v1/me"), await phone.get("/api/v1/me")
+    old = await stranger.post(
+        "/api/v1/auth/signin", json={"email": user["email"], "password": PASSWORD}
+    )
+    new = await stranger.post(
+        "/api/v1/auth/signin", json={"email": user["email"], "password": "a brand new secret"}
+    )
+
+    assert asked.status_code == 202 and confirmed.status_code == 204
+    assert laptop_me.status_code == phone_me.status_code == 401
+    assert old.status_code == 401 and new.status_code == 200
+
+
+async def test_asking_for_a_reset_reveals_nothing_about_the_email(
+    container: Container, browser: Browser
+) -> None:
+    owner, stranger = await browser(), await browser()
+    user = await sign_up(owner)
+
+    known = await stranger.post("/api/v1/auth/password-reset", json={"email": user["email"]})
+    unknown = await stranger.post(
+        "/api/v1/auth/password-reset", json={"email": "nobody-here@example.org"}
+    )
+    malformed = await stranger.post("/api/v1/auth/password-reset", json={"email": "not an email"})
+
+    assert known.status_code == unknown.status_code == malformed.status_code == 202
+    assert known.content == unknown.content == malformed.content
+
+
+async def test_a_reset_link_works_once(container: Container, browser: Browser) -> None:
+    client = await browser()
+    user = await sign_up(client)
+    await client.post("/api/v1/auth/password-reset", json={"email": user["email"]})
+    token = await _link_token(container, user["email"], "account_recovery")
+
+    first = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "first new secret"}
+    )
+    again = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "the attacker's"}
+    )
+    signed_in = await client.post(
+        "/api/v1/auth/signin", json={"email": user["email"], "password": "first new secret"}
+    )
+
+    assert first.status_code == 204
+    assert again.status_code == 400
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert signed_in.status_code == 200
+
+
+async def test_an_expired_or_made_up_reset_link_is_refused(
+    container: Container, browser: Browser
+) -> None:
+    client = await browser()
+    user = await sign_up(client)
+    await client.post("/api/v1/auth/password-reset", json={"email": user["email"]})
+    token = await _link_token(container, user["email"], "account_recovery")
+    await _age(
+        container,
+        t.one_time_tokens,
+        user["id"],
+        created_at=timedelta(minutes=31),
+        expires_at=timedelta(minutes=31),
+    )
+
+    expired = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "too late now!"}
+    )
+    made_up = await client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": "x" * 43, "password": "never existed"},
+    )
+
+    assert expired.status_code == made_up.status_code == 400
+    assert expired.json() == made_up.json()
+
+
+async def test_a_reset_link_with_a_weak_password_is_refused_but_not_spent(
+    container: Container, browser: Browser
+) -> None:
+    client = await browser()
+    user = await sign_up(client)
+    await client.post("/api/v1/auth/password-reset", json={"email": user["email"]})
+    token = await _link_token(container, user["email"], "account_recovery")
+
+    weak = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "password123"}
+    )
+    strong = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "much better one"}
+    )
+
+    assert weak.status_code == 422 and strong.status_code == 204
+
+
+async def test_an_account_made_without_a_password_is_claimed_by_reset(
+    container: Container, browser: Browser
+) -> None:
+    email = f"{unique('mailed')}@example.org"
+    async with container.uow() as uow:
+        await uow.users.add(User(UserId(uuid.uuid4().hex), email, "Mailed In", datetime.now(UTC)))
+        await uow.commit()
+    client = await browser()
+
+    before = await client.post("/api/v1/auth/signin", json={"email": email, "password": ""})
+    await client.post("/api/v1/auth/password-reset", json={"email": email})
+    token = await _link_token(container, email, "account_recovery")
+    await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "claimed at last"}
+    )
+    after = await client.post(
+        "/api/v1/auth/signin", json={"email": email, "password": "claimed at last"}
+    )
+
+    assert before.status_code == 401 and after.status_code == 200
+
+
+async def test_asking_for_resets_over_and_over_is_stopped(browser: Browser) -> None:
+    client = await browser()
+
+    statuses = [
+        (
+            await client.post("/api/v1/auth/password-reset", json={"email": "ann@example.org"})
+        ).status_code
+        for _ in range(6)
+    ]
+
+    assert statuses == [202] * 5 + [429]
+
+
+async def test_a_session_token_planted_before_sign_in_is_worthless_after_it(
+    browser: Browser,
+) -> None:
+    attacker, victim = await browser(), await browser()
+    await sign_up(attacker, "Mallory M")
+    victim_user = await sign_up(await browser(), "Victor V")
+    planted = attacker.cookies["cc_session"]
+    victim.cookies.set("cc_session", planted, domain="testserver.local")
+
+    signed_in = await victim.post(
+        "/api/v1/auth/signin", json={"email": victim_user["email"], "password": PASSWORD}
+    )
+    attacker_view = await attacker.get("/api/v1/me")
+
+    assert signed_in.status_code == 200
+    assert victim.cookies["cc_session"] != planted
+    assert attacker_view.status_code == 401
+
+
+async def test_a_stolen_session_token_dies_when_its_owner_signs_out(browser: Browser) -> None:
+    owner, thief = await browser(), await browser()
+    await sign_up(owner)
+    thief.cookies.set("cc_session", owner.cookies["cc_session"])
+    stolen_before = await thief.get("/api/v1/me")
+
+    await owner.post("/api/v1/auth/signout")
+    stolen_after = await thief.get("/api/v1/me")
+
+    assert stolen_before.status_code == 200
+    assert stolen_after.status_code == 401
+
+
+async def test_a_session_left_idle_past_the_timeout_is_over(
+    container: Container, browser: Browser
+) -> None:
+    client = await browser()
+    user = await sign_up(client)
+
+    await _age(container, t.sessions, user["id"], last_seen_at=timedelta(hours=2, seconds=1))
+    response = await client.get("/api/v1/me")
+
+    assert response.status_code == 401
+
+
+async def test_a_busy_session_still_ends_at_its_absolute_lifetime(
+    container: Container, browser: Browser
+) -> None:
+    client = await browser()
+    user = await sign_up(client)
+
+    await _age(container, t.sessions, user["id"], created_at=timedelta(hours=12, seconds=1))
+    response = await client.get("/api/v1/me")
+
+    assert response.status_code == 401
+
+
+async def test_sweeping_removes_dead_sessions_and_spent_tokens(
+    container: Container, browser: Browser
+) -> None:
+    idle, alive = await browser(), await browser()
+    idle_user = await sign_up(idle)
+    alive_user = await sign_up(alive)
+    await _age(container, t.sessions, idle_user["id"], last_seen_at=timedelta(hours=3))
+    await _age(container, t.one_time_tokens, idle_user["id"], expires_at=timedelta(days=8))
+
+    swept = await identity.sweep_expired(
+        uow=container.uow(), clock=container.clock(), policy=container.settings().session_policy
+    )
+
+    async with container.engine().connect() as conn:
+        left = set((await conn.execute(sa.select(t.sessions.c.user_id))).scalars().all()) | set(
+            (await conn.execute(sa.select(t.one_time_tokens.c.user_id))).scalars().all()
+        )
+    assert swept.sessions >= 1 and swept.tokens >= 1
+    assert idle_user["id"] not in left and alive_user["id"] in left
+
+
+async def test_an_unverified_user_of_an_allowed_domain_gets_in_only_after_verifying(
+    container: Container, browser: Browser
+) -> None:
+    staff, member = await browser(), await browser()
+    await sign_up(staff)
+    forum = await open_forum(staff, "private", allowed_domains=["example.org"])
+    idea = await submit(staff, forum["id"], "Internal roadmap")
+    user = await sign_up(member)
+    before_session = member.cookies["cc_session"]
+    probes = [f"/api/v1/forums/{forum['id']}", f"/api/v1/ideas/{idea['id']}"]
+
+    before = [(await member.get(p)).status_code for p in probes]
+    token = await _link_token(container, user["email"], "email_verification")
+    verified = await member.post("/api/v1/auth/verify-email", json={"token": token})
+    after = [(await member.get(p)).status_code for p in probes]
+    again = await member.post("/api/v1/auth/verify-email", json={"token": token})
+
+    assert before == [404, 404]
+    assert verified.status_code == 204 and after == [200, 200]
+    assert member.cookies["cc_session"] != before_session
+    assert again.status_code == 400
+
+
+async def test_a_verification_link_opened_in_another_browser_still_verifies(
+    container: Container, browser: Browser
+) -> None:
+    owner, elsewhere = await browser(), await browser()
+    user = await sign_up(owner)
+    session = owner.cookies["cc_session"]
+    token = await _link_token(container, user["email"], "email_verification")
+
+    verified = await elsewhere.post("/api/v1/auth/verify-email", json={"token": token})
+    owner_me = await owner.get("/api/v1/me")
+
+    assert verified.status_code == 204 and "cc_session" not in elsewhere.cookies
+    assert owner_me.status_code == 200 and owner.cookies["cc_session"] == session
+
+
+async def test_a_private_forum_stays_hidden_from_other_domains_even_verified(
+    container: Container, browser: Browser
+) -> None:
+    staff, outsider = await browser(), await browser()
+    await sign_up(staff)
+    forum = await open_forum(staff, "private", allowed_domains=["acme.test"])
+    idea = await submit(staff, forum["id"], "For Acme eyes only")
+    user = await sign_up(outsider)
+    token = await _link_token(container, user["email"], "email_verification")
+    await outsider.post("/api/v1/auth/verify-email", json={"token": token})
+
+    probes = [
+        (await outsider.get(p)).status_code
+        for p in (
+            f"/api/v1/forums/{forum['id']}",
+            f"/api/v1/forums/{forum['id']}/ideas",
+            f"/api/v1/ideas/{idea['id']}",
+            f"/api/v1/ideas/{idea['id']}/comments",
+        )
+    ]
+    vote = await outsider.put(f"/api/v1/ideas/{idea['id']}/vote")
+    comment = await outsider.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": "hi"})
+
+    assert probes == [404, 404, 404, 404]
+    assert vote.status_code == comment.status_code == 404
+
+
+async def test_becoming_staff_rotates_the_session_token(browser: Browser) -> None:
+    client, thief = await browser(), await browser()
+    await sign_up(client)
+    before = client.cookies["cc_session"]
+    thief.cookies.set("cc_session", before)
+
+    created = await client.post("/api/v1/vendors", json={"name": "Acme", "slug": unique("acme")})
+    mine = await client.get("/api/v1/me")
+    stale = await thief.get("/api/v1/me")
+
+    assert created.status_code == 201 and client.cookies["cc_session"] != before
+    assert mine.status_code == 200 and stale.status_code == 401

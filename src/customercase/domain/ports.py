@@ -60,6 +60,10 @@ class UserRepository(Protocol):
         """Replace the user's password hash."""
         ...
 
+    async def mark_email_verified(self, user_id: UserId) -> None:
+        """Record that the user proved they read mail at their address."""
+        ...
+
 
 class SessionRepository(Protocol):
     async def add(self, session: Session) -> None:
@@ -76,6 +80,14 @@ class SessionRepository(Protocol):
 
     async def delete(self, token_hash: str) -> None:
         """End one session; a missing one is not an error."""
+        ...
+
+    async def delete_all_of(self, user_id: UserId) -> None:
+        """End every session of the user."""
+        ...
+
+    async def sweep(self, idle_before: datetime, created_before: datetime) -> int:
+        """Delete sessions idle since, or created before, these times; returns how many."""
         ...
 
 

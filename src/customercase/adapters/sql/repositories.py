@@ -76,6 +76,11 @@ class SqlUserRepository:
             t.users.update().where(t.users.c.id == user_id).values(password_hash=password_hash)
         )
 
+    async def mark_email_verified(self, user_id: UserId) -> None:
+        await self._conn.execute(
+            t.users.update().where(t.users.c.id == user_id).values(email_verified=True)
+        )
+
 
 class SqlSessionRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -110,6 +115,18 @@ class SqlSessionRepository:
 
     async def delete(self, token_hash: str) -> None:
         await self._conn.execute(t.sessions.delete().where(t.sessions.c.token_hash == token_hash))
+
+    async def delete_all_of(self, user_id: UserId) -> None:
+        await self._conn.execute(t.sessions.delete().where(t.sessions.c.user_id == user_id))
+
+    async def sweep(self, idle_before: datetime, created_before: datetime) -> int:
+        c = t.sessions.c
+        result = await self._conn.execute(
+            t.sessions.delete().where(
+                sa.or_(c.last_seen_at < idle_before, c.created_at < created_before)
+            )
+        )
+        return int(result.rowcount or 0)
 
 
 class SqlVendorRepository:

@@ -11,7 +11,16 @@ from customercase.domain.errors import NotSignedIn
 from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
-from customercase.entrypoints.http.schemas import Me, Presenter, SignInBody, SignUpBody, User
+from customercase.entrypoints.http.schemas import (
+    Me,
+    PasswordResetBody,
+    PasswordResetConfirmBody,
+    Presenter,
+    SignInBody,
+    SignUpBody,
+    User,
+    VerifyEmailBody,
+)
 from customercase.services import identity
 
 SESSION_COOKIE = "cc_session"
@@ -118,6 +127,47 @@ class IdentityController(Controller):
         if token:
             await identity.sign_out(token, uow=uow)
         return Response(None, status_code=204, cookies=[cleared_cookie(secure=secure_cookies)])
+
+    @post("/auth/password-reset", status_code=202)
+    async def request_password_reset(
+        self,
+        data: PasswordResetBody,
+        request: Request[Any, Any, Any],
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+    ) -> None:
+        """Email a reset link if the account exists; 202 whether it does or not."""
+        cmd = identity.RequestPasswordReset(data.email, client_address(request))
+        await identity.request_password_reset(cmd, uow=uow, clock=clock, ids=ids)
+
+    @post("/auth/password-reset/confirm", status_code=204)
+    async def reset_password(
+        self,
+        data: PasswordResetConfirmBody,
+        uow: Injected[UnitOfWork],
+        hasher: Injected[PasswordHasher],
+        clock: Injected[Clock],
+    ) -> None:
+        """Set a new password from a reset link; signs the account out everywhere."""
+        cmd = identity.ResetPassword(data.token, data.password)
+        await identity.reset_password(cmd, uow=uow, hasher=hasher, clock=clock)
+
+    @post("/auth/verify-email", status_code=204)
+    async def verify_email(
+        self,
+        data: VerifyEmailBody,
+        request: Request[Any, Any, Any],
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+        secure_cookies: bool,
+    ) -> Response[None]:
+        """Confirm the email address from its link; rotates the owner's session."""
+        cmd = identity.VerifyEmail(data.token, request.cookies.get(SESSION_COOKIE))
+        new_token = await identity.verify_email(cmd, uow=uow, clock=clock, ids=ids)
+        cookies = [session_cookie(new_token, secure=secure_cookies)] if new_token else []
+        return Response(None, status_code=204, cookies=cookies)
 
     @get("/me")
     async def me(

@@ -30,6 +30,22 @@ class SignInBody(msgspec.Struct):
     password: Short
 
 
+class PasswordResetBody(msgspec.Struct):
+    email: Short
+
+
+Token = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class PasswordResetConfirmBody(msgspec.Struct):
+    token: Token
+    password: Short
+
+
+class VerifyEmailBody(msgspec.Struct):
+    token: Token
+
+
 class User(msgspec.Struct):
     id: str
     name: str
