@@ -510,3 +510,74 @@ async def test_becoming_staff_rotates_the_session_token(browser: Browser) -> Non
 
     assert created.status_code == 201 and client.cookies["cc_session"] != before
     assert mine.status_code == 200 and stale.status_code == 401
+
+
+async def test_the_export_holds_all_my_data_and_nothing_of_anyone_else(browser: Browser) -> None:
+    me, other = await browser(), await browser()
+    staff = await browser()
+    await sign_up(staff)
+    forum = await open_forum(staff)
+    user = await sign_up(me, "Exporting Ann")
+    other_user = await sign_up(other, "Other Olga")
+    mine = await submit(me, forum["id"], "My own idea")
+    theirs = await submit(other, forum["id"], "Their idea")
+    await me.post(f"/api/v1/ideas/{theirs['id']}/comments", json={"body": "my comment"})
+    await other.post(f"/api/v1/ideas/{mine['id']}/comments", json={"body": "their comment"})
+    await me.put(f"/api/v1/ideas/{theirs['id']}/vote")
+
+    response = await me.get("/api/v1/me/export")
+    data = response.json()
+
+    assert response.status_code == 200
+    assert data["account"]["email"] == user["email"] and data["account"]["name"] == "Exporting Ann"
+    assert [i["summary"] for i in data["ideas"]] == ["My own idea"]
+    assert [c["body"] for c in data["comments"]] == ["my comment"]
+    assert {v["idea_id"] for v in data["votes"]} == {mine["id"], theirs["id"]}
+    assert {w["idea_id"] for w in data["watches"]} == {mine["id"], theirs["id"]}
+    assert other_user["email"] not in response.text and "their comment" not in response.text
+
+
+async def test_exporting_or_deleting_needs_a_signed_in_user(browser: Browser) -> None:
+    anonymous = await browser()
+
+    export = await anonymous.get("/api/v1/me/export")
+    erase = await anonymous.delete("/api/v1/me")
+
+    assert export.status_code == erase.status_code == 401
+
+
+async def test_a_deleted_account_leaves_its_posts_to_deleted_user(browser: Browser) -> None:
+    leaver, reader, staff = await browser(), await browser(), await browser()
+    await sign_up(staff)
+    forum = await open_forum(staff)
+    user = await sign_up(leaver, "Leaving Lee")
+    idea = await submit(leaver, forum["id"], "An idea that stays")
+    await leaver.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": "a comment that stays"})
+    session = leaver.cookies["cc_session"]
+
+    erased = await leaver.delete("/api/v1/me")
+    shown = (await reader.get(f"/api/v1/ideas/{idea['id']}")).json()
+    comments = (await reader.get(f"/api/v1/ideas/{idea['id']}/comments")).json()["items"]
+    reader.cookies.set("cc_session", session)
+    with_old_session = await reader.get("/api/v1/me")
+    old_sign_in = await (await browser()).post(
+        "/api/v1/auth/signin", json={"email": user["email"], "password": PASSWORD}
+    )
+
+    assert erased.status_code == 204
+    assert shown["summary"] == "An idea that stays" and shown["author"]["name"] == "deleted user"
+    assert [(c["body"], c["author"]["name"]) for c in comments] == [
+        ("a comment that stays", "deleted user")
+    ]
+    assert with_old_session.status_code == 401 and old_sign_in.status_code == 401
+
+
+async def test_the_only_admin_of_a_vendor_cannot_delete_the_account(browser: Browser) -> None:
+    admin = await browser()
+    await sign_up(admin)
+    await open_forum(admin)
+
+    refused = await admin.delete("/api/v1/me")
+    still = await admin.get("/api/v1/me")
+
+    assert refused.status_code == 409 and still.status_code == 200

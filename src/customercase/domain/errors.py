@@ -88,3 +88,13 @@ class InvalidToken(DomainError):
     """A reset or verification link that is unknown, used or expired: all look the same."""
 
     message = "This link is not valid any more. Ask for a new one."
+
+
+class LastAdmin(Conflict):
+    """An account cannot go while it is the only admin of a vendor (DESIGN.md, Vendor)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "account",
+            "You are the only admin of a vendor. Make someone else admin before you leave.",
+        )

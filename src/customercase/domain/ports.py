@@ -9,6 +9,7 @@ from typing import Protocol, Self
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
+from customercase.domain.privacy import PersonalData
 from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, Role, Vendor
 
@@ -62,6 +63,15 @@ class UserRepository(Protocol):
 
     async def mark_email_verified(self, user_id: UserId) -> None:
         """Record that the user proved they read mail at their address."""
+        ...
+
+    async def personal_data(self, user: User) -> PersonalData:
+        """Everything stored that belongs to the user: ideas, comments, votes, watches, roles."""
+        ...
+
+    async def erase(self, user_id: UserId) -> None:
+        """Erase the account's personal data, sessions, tokens, watches, invitations, roles
+        and unsent emails; its ideas, comments and votes stay, under the name "deleted user"."""
         ...
 
 
@@ -123,6 +133,10 @@ class VendorRepository(Protocol):
 
     async def role_of(self, vendor_id: VendorId, user_id: UserId) -> Role | None:
         """The user's role at the vendor, or None for a non-staff user."""
+        ...
+
+    async def solely_administered_by(self, user_id: UserId) -> list[VendorId]:
+        """The vendors whose only admin is this user."""
         ...
 
 

@@ -10,6 +10,7 @@ from customercase.domain.errors import (
     EmailTaken,
     InvalidField,
     InvalidToken,
+    LastAdmin,
     NotFound,
 )
 from customercase.domain.ideas import Idea
@@ -25,6 +26,7 @@ from customercase.domain.limits import (
 )
 from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.privacy import PersonalData
 from customercase.domain.users import (
     OneTimeToken,
     Session,
@@ -323,3 +325,21 @@ async def sweep_expired(*, uow: UnitOfWork, clock: Clock, policy: SessionPolicy)
         windows = await uow.rate_limits.sweep(now - timedelta(seconds=LONGEST_WINDOW_SECONDS))
         await uow.commit()
     return Swept(sessions, tokens, windows)
+
+
+async def export_my_data(user_id: UserId, *, uow: UnitOfWork) -> PersonalData:
+    """All of the caller's own data: account, ideas, comments, votes, watches and roles."""
+    async with uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise BadCredentials()
+        return await uow.users.personal_data(user)
+
+
+async def delete_account(user_id: UserId, *, uow: UnitOfWork) -> None:
+    """Erase the account's personal data and sign it out everywhere; its posts stay, unnamed."""
+    async with uow:
+        if await uow.vendors.solely_administered_by(user_id):
+            raise LastAdmin()
+        await uow.users.erase(user_id)
+        await uow.commit()

@@ -27,6 +27,14 @@ from customercase.domain.ideas import (
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
+from customercase.domain.privacy import (
+    DELETED_NAME,
+    PersonalData,
+    StaffRecord,
+    VoteRecord,
+    WatchRecord,
+    erased_email,
+)
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
 from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Visibility
@@ -79,6 +87,86 @@ class SqlUserRepository:
     async def mark_email_verified(self, user_id: UserId) -> None:
         await self._conn.execute(
             t.users.update().where(t.users.c.id == user_id).values(email_verified=True)
+        )
+
+    async def personal_data(self, user: User) -> PersonalData:
+        run = self._conn.execute
+        ideas = (
+            await run(
+                t.ideas.select()
+                .where(t.ideas.c.author_id == user.id)
+                .order_by(t.ideas.c.created_at)
+            )
+        ).all()
+        comments = (
+            await run(
+                t.comments.select()
+                .where(t.comments.c.author_id == user.id)
+                .order_by(t.comments.c.created_at)
+            )
+        ).all()
+        votes = (
+            await run(
+                sa.select(t.votes.c.idea_id, t.votes.c.created_at)
+                .where(t.votes.c.user_id == user.id)
+                .order_by(t.votes.c.created_at)
+            )
+        ).all()
+        watches = (
+            await run(
+                sa.select(t.watches.c.idea_id, t.watches.c.watching).where(
+                    t.watches.c.user_id == user.id
+                )
+            )
+        ).all()
+        staff = (
+            await run(
+                sa.select(t.staff.c.vendor_id, t.staff.c.role).where(t.staff.c.user_id == user.id)
+            )
+        ).all()
+        return PersonalData(
+            user=user,
+            ideas=[_idea(r) for r in ideas],
+            comments=[
+                Comment(
+                    CommentId(r.id),
+                    IdeaId(r.idea_id),
+                    UserId(r.author_id),
+                    r.body,
+                    CommentSource(r.source),
+                    r.created_at,
+                )
+                for r in comments
+            ],
+            votes=[VoteRecord(IdeaId(r.idea_id), r.created_at) for r in votes],
+            watches=[WatchRecord(IdeaId(r.idea_id), bool(r.watching)) for r in watches],
+            staff=[StaffRecord(VendorId(r.vendor_id), Role(r.role)) for r in staff],
+        )
+
+    async def erase(self, user_id: UserId) -> None:
+        run = self._conn.execute
+        email = await self._conn.scalar(sa.select(t.users.c.email).where(t.users.c.id == user_id))
+        if email is None:
+            return
+        await run(t.invitations.delete().where(t.invitations.c.email == email))
+        await run(t.sessions.delete().where(t.sessions.c.user_id == user_id))
+        await run(t.one_time_tokens.delete().where(t.one_time_tokens.c.user_id == user_id))
+        await run(t.watches.delete().where(t.watches.c.user_id == user_id))
+        await run(t.staff.delete().where(t.staff.c.user_id == user_id))
+        await run(
+            t.outbox.delete().where(
+                t.outbox.c.recipient_id == user_id, t.outbox.c.state == "pending"
+            )
+        )
+        await run(
+            t.users.update()
+            .where(t.users.c.id == user_id)
+            .values(
+                email=erased_email(user_id),
+                name=DELETED_NAME,
+                password_hash=None,
+                email_verified=False,
+            )
         )
 
 
@@ -161,6 +249,19 @@ class SqlVendorRepository:
             )
         )
         return Role(role) if role else None
+
+    async def solely_administered_by(self, user_id: UserId) -> list[VendorId]:
+        s = t.staff.c
+        other = t.staff.alias("other")
+        others = sa.exists().where(
+            other.c.vendor_id == s.vendor_id,
+            other.c.user_id != user_id,
+            other.c.role == Role.ADMIN.value,
+        )
+        rows = await self._conn.scalars(
+            sa.select(s.vendor_id).where(s.user_id == user_id, s.role == Role.ADMIN.value, ~others)
+        )
+        return [VendorId(v) for v in rows]
 
 
 def _forum(row: sa.Row[Any]) -> Forum:

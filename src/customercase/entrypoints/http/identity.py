@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 
 from customercase.domain.errors import NotSignedIn
@@ -13,6 +13,7 @@ from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.schemas import (
     Me,
+    MyData,
     PasswordResetBody,
     PasswordResetConfirmBody,
     Presenter,
@@ -177,3 +178,29 @@ class IdentityController(Controller):
         if user is None:
             raise NotSignedIn()
         return present.me(await identity.get_me(user.id, uow=uow))
+
+    @get("/me/export")
+    async def export_my_data(
+        self, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+    ) -> Response[MyData]:
+        """All of the caller's own data, as JSON to keep."""
+        if user is None:
+            raise NotSignedIn()
+        data = present.my_data(await identity.export_my_data(user.id, uow=uow))
+        return Response(
+            data,
+            headers={
+                "Content-Disposition": 'attachment; filename="customercase-my-data.json"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @delete("/me", status_code=204)
+    async def delete_me(
+        self, user: DomainUser | None, uow: Injected[UnitOfWork], secure_cookies: bool
+    ) -> Response[None]:
+        """Erase the account; its ideas and comments stay, by "deleted user"."""
+        if user is None:
+            raise NotSignedIn()
+        await identity.delete_account(user.id, uow=uow)
+        return Response(None, status_code=204, cookies=[cleared_cookie(secure=secure_cookies)])
