@@ -8,6 +8,7 @@ says how to point the suite at one. Set CUSTOMERCASE_TEST_POSTGRES to a server U
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -78,6 +79,7 @@ async def container(
         public_url="http://testserver.local",
         argon2_time_cost=1,
         argon2_memory_kib=1024,
+        secret_key="test-secret-key-not-for-production",
     )
     container = build_container(settings)
     if url not in _migrated:
@@ -95,19 +97,37 @@ async def engine(container: Container) -> AsyncEngine:
 Browser = Callable[[], Awaitable[httpx.AsyncClient]]
 
 
+def csrf_header_from_cookie(
+    client: httpx.AsyncClient,
+) -> Callable[[httpx.Request], Awaitable[None]]:
+    async def hook(request: httpx.Request) -> None:
+        token = client.cookies.get("csrftoken")
+        if token and "x-csrftoken" not in request.headers:
+            request.headers["x-csrftoken"] = token
+
+    return hook
+
+
 @pytest.fixture
 async def browser(container: Container) -> AsyncIterator[Browser]:
-    """Opens clients of one app, each with its own cookie jar, like separate browsers.
+    """Opens clients of one app, each with its own cookie jar and address, like separate browsers.
 
+    Each opens the site first and then sends the CSRF cookie back in the x-csrftoken header,
+    as the pages' script does.
     The app runs on the test's own event loop (httpx's ASGI transport), so the database
     connections it opens belong to that loop too.
     """
-    transport = httpx.ASGITransport(app=create_asgi(container))
+    app = create_asgi(container)
     async with AsyncExitStack() as stack:
 
         async def open_browser() -> httpx.AsyncClient:
+            address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(256)}"
+            transport = httpx.ASGITransport(app=app, client=(address, 50000))
             client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
-            return await stack.enter_async_context(client)
+            client.event_hooks["request"].append(csrf_header_from_cookie(client))
+            await stack.enter_async_context(client)
+            await client.get("/healthz")  # opening the site hands out the CSRF cookie
+            return client
 
         yield open_browser
 

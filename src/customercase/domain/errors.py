@@ -72,3 +72,29 @@ class EmailTaken(Conflict):
 class SlugTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("slug", "This slug is already in use.")
+
+
+class TooManyAttempts(DomainError):
+    """A rate limit was reached; `retry_after` says in how many seconds to try again."""
+
+    message = "Too many attempts. Wait a while and try again."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
+class InvalidToken(DomainError):
+    """A reset or verification link that is unknown, used or expired: all look the same."""
+
+    message = "This link is not valid any more. Ask for a new one."
+
+
+class LastAdmin(Conflict):
+    """An account cannot go while it is the only admin of a vendor (DESIGN.md, Vendor)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "account",
+            "You are the only admin of a vendor. Make someone else admin before you leave.",
+        )

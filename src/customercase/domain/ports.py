@@ -9,7 +9,8 @@ from typing import Protocol, Self
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
-from customercase.domain.users import Session, User
+from customercase.domain.privacy import PersonalData
+from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, Role, Vendor
 
 
@@ -60,6 +61,19 @@ class UserRepository(Protocol):
         """Replace the user's password hash."""
         ...
 
+    async def mark_email_verified(self, user_id: UserId) -> None:
+        """Record that the user proved they read mail at their address."""
+        ...
+
+    async def personal_data(self, user: User) -> PersonalData:
+        """Everything stored that belongs to the user: ideas, comments, votes, watches, roles."""
+        ...
+
+    async def erase(self, user_id: UserId) -> None:
+        """Erase the account's personal data, sessions, tokens, watches, invitations, roles
+        and unsent emails; its ideas, comments and votes stay, under the name "deleted user"."""
+        ...
+
 
 class SessionRepository(Protocol):
     async def add(self, session: Session) -> None:
@@ -78,6 +92,31 @@ class SessionRepository(Protocol):
         """End one session; a missing one is not an error."""
         ...
 
+    async def delete_all_of(self, user_id: UserId) -> None:
+        """End every session of the user."""
+        ...
+
+    async def sweep(self, idle_before: datetime, created_before: datetime) -> int:
+        """Delete sessions idle since, or created before, these times; returns how many."""
+        ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: OneTimeToken) -> None:
+        """Store a new one-time token."""
+        ...
+
+    async def use(self, token_hash: str, purpose: TokenPurpose, now: datetime) -> UserId | None:
+        """Mark the token used and return its user; None if unknown, used or expired.
+
+        Atomic: of two concurrent uses of one token, at most one gets the user.
+        """
+        ...
+
+    async def sweep(self, now: datetime) -> int:
+        """Delete used and expired tokens; returns how many."""
+        ...
+
 
 class VendorRepository(Protocol):
     async def add(self, vendor: Vendor) -> None:
@@ -94,6 +133,10 @@ class VendorRepository(Protocol):
 
     async def role_of(self, vendor_id: VendorId, user_id: UserId) -> Role | None:
         """The user's role at the vendor, or None for a non-staff user."""
+        ...
+
+    async def solely_administered_by(self, user_id: UserId) -> list[VendorId]:
+        """The vendors whose only admin is this user."""
         ...
 
 
@@ -175,6 +218,19 @@ class CommentRepository(Protocol):
         ...
 
 
+class RateLimitRepository(Protocol):
+    async def hit(self, key: str, now: datetime, window_seconds: int) -> tuple[int, datetime]:
+        """Count one hit on the key's fixed window, opening a new one if it has passed.
+
+        Returns the hits in the current window and when it began; atomic across processes.
+        """
+        ...
+
+    async def sweep(self, before: datetime) -> int:
+        """Forget windows that began before this time; returns how many."""
+        ...
+
+
 class Outbox(Protocol):
     async def add(self, notification: Notification) -> None:
         """Queue the notification, in the caller's transaction, for the worker to deliver."""
@@ -191,6 +247,8 @@ class UnitOfWork(Protocol):
     watches: WatchRepository
     comments: CommentRepository
     outbox: Outbox
+    rate_limits: RateLimitRepository
+    tokens: TokenRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

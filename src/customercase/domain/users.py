@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from customercase.domain.errors import InvalidField
 from customercase.domain.ids import UserId
@@ -161,3 +162,32 @@ class SessionPolicy:
     lifetime_seconds: int = 12 * 3600
     # Record activity at most this often, so reads do not each become a write.
     touch_every_seconds: int = 60
+
+
+class TokenPurpose(enum.StrEnum):
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a name, not a secret)
+    EMAIL_VERIFICATION = "email_verification"
+
+
+# How long a link sent by email stays good: a reset is urgent and powerful, a verification not.
+TOKEN_LIFETIMES = {
+    TokenPurpose.PASSWORD_RESET: timedelta(minutes=30),
+    TokenPurpose.EMAIL_VERIFICATION: timedelta(days=7),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimeToken:
+    """A secret sent by email that works once, before it expires; stored as its hash."""
+
+    token_hash: str
+    purpose: TokenPurpose
+    user_id: UserId
+    created_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def issue(
+        cls, token: str, purpose: TokenPurpose, user_id: UserId, now: datetime
+    ) -> OneTimeToken:
+        return cls(hash_token(token), purpose, user_id, now, now + TOKEN_LIFETIMES[purpose])

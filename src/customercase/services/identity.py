@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from customercase.domain.errors import BadCredentials, EmailTaken, InvalidField, NotFound
+from customercase.domain.errors import (
+    BadCredentials,
+    EmailTaken,
+    InvalidField,
+    InvalidToken,
+    LastAdmin,
+    NotFound,
+)
 from customercase.domain.ideas import Idea
 from customercase.domain.ids import UserId
+from customercase.domain.limits import (
+    LONGEST_WINDOW_SECONDS,
+    RESET_PER_ACCOUNT,
+    RESET_PER_ADDRESS,
+    SIGN_IN_PER_ACCOUNT,
+    SIGN_IN_PER_ADDRESS,
+    SIGN_UP_PER_ACCOUNT,
+    SIGN_UP_PER_ADDRESS,
+)
+from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.privacy import PersonalData
 from customercase.domain.users import (
+    OneTimeToken,
     Session,
     SessionPolicy,
+    TokenPurpose,
     User,
     check_name,
     check_password,
     hash_token,
     normalise_email,
 )
+from customercase.services.limits import count_attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +47,7 @@ class SignUp:
     name: str
     password: str
     previous_token: str | None = None
+    address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +55,7 @@ class SignIn:
     email: str
     password: str
     previous_token: str | None = None
+    address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +82,29 @@ async def _start_session(
     return token
 
 
+_LINK_KINDS = {
+    TokenPurpose.PASSWORD_RESET: NotificationKind.ACCOUNT_RECOVERY,
+    TokenPurpose.EMAIL_VERIFICATION: NotificationKind.EMAIL_VERIFICATION,
+}
+
+
+async def _send_link(
+    uow: UnitOfWork, user: User, purpose: TokenPurpose, *, clock: Clock, ids: Ids
+) -> None:
+    """Queue an email whose link carries a fresh one-time token; only its hash is kept."""
+    token = ids.new_token()
+    now = clock.now()
+    await uow.tokens.add(OneTimeToken.issue(token, purpose, user.id, now))
+    # The mailer builds `<base_url>/reset-password?token=…` (or /verify-email?token=…) from the
+    # token in the payload. The worker must erase the token from the outbox row once the email
+    # is sent, so the database never keeps a usable secret (see Notification).
+    await uow.outbox.add(
+        Notification(
+            ids.new_id(), _LINK_KINDS[purpose], now, recipient_id=user.id, payload={"token": token}
+        )
+    )
+
+
 async def sign_up(
     cmd: SignUp, *, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock, ids: Ids
 ) -> SignedIn:
@@ -65,12 +112,16 @@ async def sign_up(
     email = normalise_email(cmd.email)
     name = check_name(cmd.name)
     check_password(cmd.password)
+    await count_attempt(
+        [(SIGN_UP_PER_ADDRESS, cmd.address), (SIGN_UP_PER_ACCOUNT, email)], uow=uow, clock=clock
+    )
     password_hash = await hasher.hash(cmd.password)
     async with uow:
         if await uow.users.by_email(email) is not None:
             raise EmailTaken()
         user = User(UserId(ids.new_id()), email, name, clock.now(), password_hash)
         await uow.users.add(user)
+        await _send_link(uow, user, TokenPurpose.EMAIL_VERIFICATION, clock=clock, ids=ids)
         token = await _start_session(uow, user, cmd.previous_token, clock=clock, ids=ids)
         await uow.commit()
     return SignedIn(user, token)
@@ -84,6 +135,11 @@ async def sign_in(
         email = normalise_email(cmd.email)
     except InvalidField:
         email = None
+    await count_attempt(
+        [(SIGN_IN_PER_ADDRESS, cmd.address), (SIGN_IN_PER_ACCOUNT, email or cmd.email[:254])],
+        uow=uow,
+        clock=clock,
+    )
     async with uow:
         user = await uow.users.by_email(email) if email else None
         # An unknown email still costs one verify, so timing tells nothing.
@@ -142,3 +198,148 @@ async def display_name(user_id: UserId, *, uow: UnitOfWork) -> str:
     if user is None:
         raise NotFound("No such user.")
     return user.name
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPasswordReset:
+    email: str
+    address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResetPassword:
+    token: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyEmail:
+    token: str
+    session_token: str | None = None
+
+
+async def request_password_reset(
+    cmd: RequestPasswordReset, *, uow: UnitOfWork, clock: Clock, ids: Ids
+) -> None:
+    """Email a single-use reset link when the account exists; the caller learns nothing either way.
+
+    This is also how an account made without a password (by email-in or a Jira import) is claimed.
+    """
+    try:
+        email = normalise_email(cmd.email)
+    except InvalidField:
+        email = cmd.email[:254]
+    await count_attempt(
+        [(RESET_PER_ADDRESS, cmd.address), (RESET_PER_ACCOUNT, email)], uow=uow, clock=clock
+    )
+    async with uow:
+        user = await uow.users.by_email(email)
+        if user is None:
+            return
+        await _send_link(uow, user, TokenPurpose.PASSWORD_RESET, clock=clock, ids=ids)
+        await uow.commit()
+
+
+async def reset_password(
+    cmd: ResetPassword, *, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock
+) -> None:
+    """Set a new password from a reset link; the link dies and every session of the user ends."""
+    check_password(cmd.password)
+    async with uow:
+        # The token is spent first, so a stranger's bad tokens never cost us a hash.
+        user_id = await uow.tokens.use(
+            hash_token(cmd.token), TokenPurpose.PASSWORD_RESET, clock.now()
+        )
+        if user_id is None:
+            raise InvalidToken()
+        await uow.users.set_password_hash(user_id, await hasher.hash(cmd.password))
+        # The link reached the mailbox: that proves the address as well as a verification would.
+        await uow.users.mark_email_verified(user_id)
+        await uow.sessions.delete_all_of(user_id)
+        await uow.commit()
+
+
+async def verify_email(cmd: VerifyEmail, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> str | None:
+    """Mark the email verified from its link; a new session token if the caller was its owner.
+
+    Verification can open private forums to the user (their domain now counts), a change of
+    privilege, so the session that carries it is rotated.
+    """
+    async with uow:
+        user_id = await uow.tokens.use(
+            hash_token(cmd.token), TokenPurpose.EMAIL_VERIFICATION, clock.now()
+        )
+        if user_id is None:
+            raise InvalidToken()
+        await uow.users.mark_email_verified(user_id)
+        new_token = await _rotate(uow, user_id, cmd.session_token, clock=clock, ids=ids)
+        await uow.commit()
+    return new_token
+
+
+async def rotate_session(token: str, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> str | None:
+    """Swap the session's token for a new one after its privileges changed; None if it is gone."""
+    async with uow:
+        session = await uow.sessions.get(hash_token(token))
+        if session is None:
+            return None
+        new_token = await _rotate(uow, session.user_id, token, clock=clock, ids=ids)
+        await uow.commit()
+    return new_token
+
+
+async def _rotate(
+    uow: UnitOfWork, user_id: UserId, token: str | None, *, clock: Clock, ids: Ids
+) -> str | None:
+    if not token:
+        return None
+    session = await uow.sessions.get(hash_token(token))
+    if session is None or session.user_id != user_id:
+        return None
+    await uow.sessions.delete(session.token_hash)
+    new_token = ids.new_token()
+    # The new token keeps the old session's start, so rotation never extends its lifetime.
+    await uow.sessions.add(Session(hash_token(new_token), user_id, session.created_at, clock.now()))
+    return new_token
+
+
+@dataclass(frozen=True, slots=True)
+class Swept:
+    sessions: int
+    tokens: int
+    rate_limits: int
+
+
+async def sweep_expired(*, uow: UnitOfWork, clock: Clock, policy: SessionPolicy) -> Swept:
+    """Delete dead sessions, used or expired one-time tokens and stale rate-limit windows.
+
+    The worker calls this on a schedule; it is safe to run from several processes at once.
+    """
+    now = clock.now()
+    async with uow:
+        sessions = await uow.sessions.sweep(
+            now - timedelta(seconds=policy.idle_seconds),
+            now - timedelta(seconds=policy.lifetime_seconds),
+        )
+        tokens = await uow.tokens.sweep(now)
+        windows = await uow.rate_limits.sweep(now - timedelta(seconds=LONGEST_WINDOW_SECONDS))
+        await uow.commit()
+    return Swept(sessions, tokens, windows)
+
+
+async def export_my_data(user_id: UserId, *, uow: UnitOfWork) -> PersonalData:
+    """All of the caller's own data: account, ideas, comments, votes, watches and roles."""
+    async with uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise BadCredentials()
+        return await uow.users.personal_data(user)
+
+
+async def delete_account(user_id: UserId, *, uow: UnitOfWork) -> None:
+    """Erase the account's personal data and sign it out everywhere; its posts stay, unnamed."""
+    async with uow:
+        if await uow.vendors.solely_administered_by(user_id):
+            raise LastAdmin()
+        await uow.users.erase(user_id)
+        await uow.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,8 +27,16 @@ from customercase.domain.ideas import (
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
+from customercase.domain.privacy import (
+    DELETED_NAME,
+    PersonalData,
+    StaffRecord,
+    VoteRecord,
+    WatchRecord,
+    erased_email,
+)
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
-from customercase.domain.users import Session, User
+from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Visibility
 
 
@@ -76,6 +84,91 @@ class SqlUserRepository:
             t.users.update().where(t.users.c.id == user_id).values(password_hash=password_hash)
         )
 
+    async def mark_email_verified(self, user_id: UserId) -> None:
+        await self._conn.execute(
+            t.users.update().where(t.users.c.id == user_id).values(email_verified=True)
+        )
+
+    async def personal_data(self, user: User) -> PersonalData:
+        run = self._conn.execute
+        ideas = (
+            await run(
+                t.ideas.select()
+                .where(t.ideas.c.author_id == user.id)
+                .order_by(t.ideas.c.created_at)
+            )
+        ).all()
+        comments = (
+            await run(
+                t.comments.select()
+                .where(t.comments.c.author_id == user.id)
+                .order_by(t.comments.c.created_at)
+            )
+        ).all()
+        votes = (
+            await run(
+                sa.select(t.votes.c.idea_id, t.votes.c.created_at)
+                .where(t.votes.c.user_id == user.id)
+                .order_by(t.votes.c.created_at)
+            )
+        ).all()
+        watches = (
+            await run(
+                sa.select(t.watches.c.idea_id, t.watches.c.watching).where(
+                    t.watches.c.user_id == user.id
+                )
+            )
+        ).all()
+        staff = (
+            await run(
+                sa.select(t.staff.c.vendor_id, t.staff.c.role).where(t.staff.c.user_id == user.id)
+            )
+        ).all()
+        return PersonalData(
+            user=user,
+            ideas=[_idea(r) for r in ideas],
+            comments=[
+                Comment(
+                    CommentId(r.id),
+                    IdeaId(r.idea_id),
+                    UserId(r.author_id),
+                    r.body,
+                    CommentSource(r.source),
+                    r.created_at,
+                )
+                for r in comments
+            ],
+            votes=[VoteRecord(IdeaId(r.idea_id), r.created_at) for r in votes],
+            watches=[WatchRecord(IdeaId(r.idea_id), bool(r.watching)) for r in watches],
+            staff=[StaffRecord(VendorId(r.vendor_id), Role(r.role)) for r in staff],
+        )
+
+    async def erase(self, user_id: UserId) -> None:
+        run = self._conn.execute
+        email = await self._conn.scalar(sa.select(t.users.c.email).where(t.users.c.id == user_id))
+        if email is None:
+            return
+        await run(t.invitations.delete().where(t.invitations.c.email == email))
+        await run(t.sessions.delete().where(t.sessions.c.user_id == user_id))
+        await run(t.one_time_tokens.delete().where(t.one_time_tokens.c.user_id == user_id))
+        await run(t.watches.delete().where(t.watches.c.user_id == user_id))
+        await run(t.staff.delete().where(t.staff.c.user_id == user_id))
+        await run(
+            t.outbox.delete().where(
+                t.outbox.c.recipient_id == user_id, t.outbox.c.state == "pending"
+            )
+        )
+        await run(
+            t.users.update()
+            .where(t.users.c.id == user_id)
+            .values(
+                email=erased_email(user_id),
+                name=DELETED_NAME,
+                password_hash=None,
+                email_verified=False,
+            )
+        )
+
 
 class SqlSessionRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -111,6 +204,18 @@ class SqlSessionRepository:
     async def delete(self, token_hash: str) -> None:
         await self._conn.execute(t.sessions.delete().where(t.sessions.c.token_hash == token_hash))
 
+    async def delete_all_of(self, user_id: UserId) -> None:
+        await self._conn.execute(t.sessions.delete().where(t.sessions.c.user_id == user_id))
+
+    async def sweep(self, idle_before: datetime, created_before: datetime) -> int:
+        c = t.sessions.c
+        result = await self._conn.execute(
+            t.sessions.delete().where(
+                sa.or_(c.last_seen_at < idle_before, c.created_at < created_before)
+            )
+        )
+        return int(result.rowcount or 0)
+
 
 class SqlVendorRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -144,6 +249,19 @@ class SqlVendorRepository:
             )
         )
         return Role(role) if role else None
+
+    async def solely_administered_by(self, user_id: UserId) -> list[VendorId]:
+        s = t.staff.c
+        other = t.staff.alias("other")
+        others = sa.exists().where(
+            other.c.vendor_id == s.vendor_id,
+            other.c.user_id != user_id,
+            other.c.role == Role.ADMIN.value,
+        )
+        rows = await self._conn.scalars(
+            sa.select(s.vendor_id).where(s.user_id == user_id, s.role == Role.ADMIN.value, ~others)
+        )
+        return [VendorId(v) for v in rows]
 
 
 def _forum(row: sa.Row[Any]) -> Forum:
@@ -524,3 +642,74 @@ class SqlOutbox:
                 created_at=notification.created_at,
             )
         )
+
+
+class SqlRateLimitRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def hit(self, key: str, now: datetime, window_seconds: int) -> tuple[int, datetime]:
+        # One statement, so concurrent hits from several processes never lose a count.
+        r = t.rate_limits.c
+        stale = r.window_start <= now - timedelta(seconds=window_seconds)
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        stmt = (
+            dialect.insert(t.rate_limits)
+            .values(key=key, window_start=now, hits=1)
+            .on_conflict_do_update(
+                index_elements=[r.key],
+                set_={
+                    "hits": sa.case((stale, 1), else_=r.hits + 1),
+                    "window_start": sa.case(
+                        (stale, sa.literal(now, t.UtcDateTime())), else_=r.window_start
+                    ),
+                },
+            )
+            .returning(r.hits, r.window_start)
+        )
+        row = (await self._conn.execute(stmt)).one()
+        return int(row.hits), row.window_start
+
+    async def sweep(self, before: datetime) -> int:
+        result = await self._conn.execute(
+            t.rate_limits.delete().where(t.rate_limits.c.window_start < before)
+        )
+        return int(result.rowcount or 0)
+
+
+class SqlTokenRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, token: OneTimeToken) -> None:
+        await self._conn.execute(
+            t.one_time_tokens.insert().values(
+                token_hash=token.token_hash,
+                purpose=token.purpose.value,
+                user_id=token.user_id,
+                created_at=token.created_at,
+                expires_at=token.expires_at,
+            )
+        )
+
+    async def use(self, token_hash: str, purpose: TokenPurpose, now: datetime) -> UserId | None:
+        c = t.one_time_tokens.c
+        user_id = await self._conn.scalar(
+            t.one_time_tokens.update()
+            .where(
+                c.token_hash == token_hash,
+                c.purpose == purpose.value,
+                c.used_at.is_(None),
+                c.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(c.user_id)
+        )
+        return UserId(user_id) if user_id else None
+
+    async def sweep(self, now: datetime) -> int:
+        c = t.one_time_tokens.c
+        result = await self._conn.execute(
+            t.one_time_tokens.delete().where(sa.or_(c.used_at.is_not(None), c.expires_at <= now))
+        )
+        return int(result.rowcount or 0)

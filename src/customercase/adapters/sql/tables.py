@@ -177,3 +177,25 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Index("ix_outbox_due", "state", "due_at"),
 )
+
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    # A hash of limit name and subject (email or address): no personal data in the table.
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("window_start", UtcDateTime, nullable=False, index=True),
+    sa.Column("hits", sa.Integer, nullable=False),
+)
+
+one_time_tokens = sa.Table(
+    "one_time_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column(
+        "user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("used_at", UtcDateTime),
+)

@@ -13,7 +13,9 @@ from customercase.adapters.sql.repositories import (
     SqlForumRepository,
     SqlIdeaRepository,
     SqlOutbox,
+    SqlRateLimitRepository,
     SqlSessionRepository,
+    SqlTokenRepository,
     SqlUserRepository,
     SqlVendorRepository,
     SqlVoteRepository,
@@ -24,7 +26,9 @@ from customercase.domain.ports import (
     ForumRepository,
     IdeaRepository,
     Outbox,
+    RateLimitRepository,
     SessionRepository,
+    TokenRepository,
     UserRepository,
     VendorRepository,
     VoteRepository,
@@ -45,6 +49,8 @@ class SqlUnitOfWork:
     watches: WatchRepository
     comments: CommentRepository
     outbox: Outbox
+    rate_limits: RateLimitRepository
+    tokens: TokenRepository
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
         self._engine = engine
@@ -68,6 +74,8 @@ class SqlUnitOfWork:
         self.watches = SqlWatchRepository(conn)
         self.comments = SqlCommentRepository(conn, self._half_life)
         self.outbox = SqlOutbox(conn)
+        self.rate_limits = SqlRateLimitRepository(conn)
+        self.tokens = SqlTokenRepository(conn)
         return self
 
     async def __aexit__(

@@ -17,7 +17,11 @@ from customercase.domain.users import User
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
-from customercase.entrypoints.http.middleware import request_id_middleware
+from customercase.entrypoints.http.middleware import (
+    csrf_config,
+    csrf_cookie_middleware,
+    request_id_middleware,
+)
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
@@ -86,6 +90,7 @@ def create_app(container: Container) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Customer Case", version="1", path="/schema", render_plugins=[JsonRenderPlugin()]
         ),
+        csrf_config=csrf_config(settings.secret_key, secure=secure),
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[on_shutdown],
         response_cache_config=ResponseCacheConfig(),
@@ -94,5 +99,7 @@ def create_app(container: Container) -> Litestar:
 
 
 def create_asgi(container: Container) -> ASGIApp:
-    """The app as servers run it: request ids and access logs wrap every answer, 404s too."""
-    return request_id_middleware(create_app(container))
+    """The app as servers run it: request ids, access logs and the CSRF cookie on every answer."""
+    app = create_app(container)
+    assert app.csrf_config is not None
+    return request_id_middleware(csrf_cookie_middleware(app, app.csrf_config))

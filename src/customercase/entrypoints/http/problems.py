@@ -26,6 +26,8 @@ DOMAIN_ERRORS: dict[type[e.DomainError], tuple[int, str]] = {
     e.BadCredentials: (401, "bad-credentials"),
     e.NotAllowed: (403, "not-allowed"),
     e.Conflict: (409, "conflict"),
+    e.TooManyAttempts: (429, "too-many-requests"),
+    e.InvalidToken: (400, "invalid-token"),
 }
 MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
@@ -63,7 +65,9 @@ def _domain_error(_: Request[Any, Any, Any], exc: e.DomainError) -> Response[Pro
         status, slug = 400, "bad-request"
     field = getattr(exc, "field", None)
     errors = [FieldError(field, exc.message)] if field else None
-    return problem(status, slug, exc.message, errors)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return problem(status, slug, exc.message, errors, headers)
 
 
 def _field_errors(extra: list[dict[str, Any]]) -> list[FieldError] | None:
@@ -99,6 +103,7 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         return problem(status, "server-error", "Something went wrong on our side.")
     slug = {
         400: "malformed",
+        403: "forbidden",
         404: "not-found",
         405: "method-not-allowed",
         413: "too-large",

@@ -9,6 +9,7 @@ import msgspec
 
 from customercase.domain.ideas import CommentView, IdeaView, Page
 from customercase.domain.ideas import Idea as DomainIdea
+from customercase.domain.privacy import PersonalData
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum as DomainForum
 from customercase.services.identity import Me as DomainMe
@@ -30,6 +31,22 @@ class SignInBody(msgspec.Struct):
     password: Short
 
 
+class PasswordResetBody(msgspec.Struct):
+    email: Short
+
+
+Token = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class PasswordResetConfirmBody(msgspec.Struct):
+    token: Token
+    password: Short
+
+
+class VerifyEmailBody(msgspec.Struct):
+    token: Token
+
+
 class User(msgspec.Struct):
     id: str
     name: str
@@ -49,6 +66,55 @@ class Me(msgspec.Struct):
     avatar_url: str
     email: str
     watching: list[IdeaRef]
+
+
+class AccountExport(msgspec.Struct):
+    id: str
+    email: str
+    name: str
+    email_verified: bool
+    created_at: datetime
+
+
+class IdeaExport(msgspec.Struct):
+    id: str
+    forum_id: str
+    summary: str
+    description: str
+    status: StatusName
+    created_at: datetime
+
+
+class CommentExport(msgspec.Struct):
+    id: str
+    idea_id: str
+    body: str
+    source: Literal["web", "email", "jira"]
+    created_at: datetime
+
+
+class VoteExport(msgspec.Struct):
+    idea_id: str
+    created_at: datetime
+
+
+class WatchExport(msgspec.Struct):
+    idea_id: str
+    watching: bool
+
+
+class StaffExport(msgspec.Struct):
+    vendor_id: str
+    role: Literal["admin", "agent"]
+
+
+class MyData(msgspec.Struct):
+    account: AccountExport
+    ideas: list[IdeaExport]
+    comments: list[CommentExport]
+    votes: list[VoteExport]
+    watches: list[WatchExport]
+    staff: list[StaffExport]
 
 
 class VendorCreate(msgspec.Struct):
@@ -174,6 +240,23 @@ class Presenter:
             f"{self.base_url}/avatars/{u.id}",
             u.email,
             [self.idea_ref(i) for i in me.watching],
+        )
+
+    def my_data(self, data: PersonalData) -> MyData:
+        u = data.user
+        return MyData(
+            AccountExport(u.id, u.email, u.name, u.email_verified, u.created_at),
+            [
+                IdeaExport(i.id, i.forum_id, i.summary, i.description, i.status.value, i.created_at)
+                for i in data.ideas
+            ],
+            [
+                CommentExport(c.id, c.idea_id, c.body, c.source.value, c.created_at)
+                for c in data.comments
+            ],
+            [VoteExport(v.idea_id, v.created_at) for v in data.votes],
+            [WatchExport(w.idea_id, w.watching) for w in data.watches],
+            [StaffExport(r.vendor_id, r.role.value) for r in data.staff],
         )
 
     def idea_ref(self, idea: DomainIdea) -> IdeaRef:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post
+from typing import Any
+
+from litestar import Controller, Request, Response, get, patch, post
 
 from customercase.domain.errors import NotSignedIn
 from customercase.domain.ids import ForumId, VendorId
@@ -10,6 +12,7 @@ from customercase.domain.ports import Clock, Ids, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import JiraBinding, Visibility
 from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.identity import SESSION_COOKIE, session_cookie
 from customercase.entrypoints.http.schemas import (
     Forum,
     ForumCreate,
@@ -19,7 +22,7 @@ from customercase.entrypoints.http.schemas import (
     Vendor,
     VendorCreate,
 )
-from customercase.services import vendors
+from customercase.services import identity, vendors
 
 
 def _signed_in(user: DomainUser | None) -> DomainUser:
@@ -36,15 +39,22 @@ class VendorController(Controller):
     async def create_vendor(
         self,
         data: VendorCreate,
+        request: Request[Any, Any, Any],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
         ids: Injected[Ids],
         present: Presenter,
-    ) -> Vendor:
-        """Open a vendor account; the caller becomes its admin."""
+        secure_cookies: bool,
+    ) -> Response[Vendor]:
+        """Open a vendor account; the caller becomes its admin (and gets a new session token)."""
         cmd = vendors.CreateVendor(data.name, data.slug, _signed_in(user).id)
-        return present.vendor(await vendors.create_vendor(cmd, uow=uow, clock=clock, ids=ids))
+        view = await vendors.create_vendor(cmd, uow=uow, clock=clock, ids=ids)
+        # Becoming staff is a change of privilege: the session token is rotated (issue 3).
+        token = request.cookies.get(SESSION_COOKIE, "")
+        rotated = await identity.rotate_session(token, uow=uow, clock=clock, ids=ids)
+        cookies = [session_cookie(rotated, secure=secure_cookies)] if rotated else []
+        return Response(present.vendor(view), status_code=201, cookies=cookies)
 
     @get("/{vendor_id:str}")
     async def get_vendor(
