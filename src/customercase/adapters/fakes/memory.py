@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -43,14 +43,24 @@ from customercase.domain.ports import (
     ForumRepository,
     IdeaRepository,
     Outbox,
+    RateLimitRepository,
     SessionRepository,
+    TokenRepository,
     UserRepository,
     VendorRepository,
     VoteRepository,
     WatchRepository,
 )
+from customercase.domain.privacy import (
+    DELETED_NAME,
+    PersonalData,
+    StaffRecord,
+    VoteRecord,
+    WatchRecord,
+    erased_email,
+)
 from customercase.domain.trending import COMMENT_WEIGHT, DEFAULT_HALF_LIFE_DAYS, heat_of
-from customercase.domain.users import Session, User
+from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, Role, Vendor
 
 T = TypeVar("T")
@@ -81,6 +91,10 @@ class Tables:
     watches: dict[tuple[IdeaId, UserId], bool] = field(default_factory=dict)
     # Queued notifications in the order they were written; the worker's states are not kept.
     outbox: dict[str, Notification] = field(default_factory=dict)
+    # token hash -> (token, used at)
+    tokens: dict[str, tuple[OneTimeToken, datetime | None]] = field(default_factory=dict)
+    # rate-limit key -> (hits, window start)
+    rate_limits: dict[str, tuple[int, datetime]] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         """A copy whose tables can change without touching these; rows are shared, being frozen."""
@@ -155,6 +169,54 @@ class InMemoryUserRepository:
 
         self._tx.write(update)
 
+    async def mark_email_verified(self, user_id: UserId) -> None:
+        def update(db: Tables) -> None:
+            if user_id in db.users:
+                db.users[user_id] = replace(db.users[user_id], email_verified=True)
+
+        self._tx.write(update)
+
+    async def personal_data(self, user: User) -> PersonalData:
+        db = self._tx.read()
+        return PersonalData(
+            user=user,
+            ideas=sorted(
+                (i for i in db.ideas.values() if i.author_id == user.id),
+                key=lambda i: i.created_at,
+            ),
+            comments=sorted(
+                (c for c in db.comments.values() if c.author_id == user.id),
+                key=lambda c: c.created_at,
+            ),
+            votes=sorted(
+                (VoteRecord(i, at) for (i, u), at in db.votes.items() if u == user.id),
+                key=lambda v: v.created_at,
+            ),
+            watches=[WatchRecord(i, w) for (i, u), w in db.watches.items() if u == user.id],
+            staff=[StaffRecord(v, r) for (v, u), r in db.staff.items() if u == user.id],
+        )
+
+    async def erase(self, user_id: UserId) -> None:
+        def erase(db: Tables) -> None:
+            user = db.users.get(user_id)
+            if user is None:
+                return
+            db.invitations = {(f, e) for f, e in db.invitations if e != user.email}
+            db.sessions = {k: v for k, v in db.sessions.items() if v.user_id != user_id}
+            db.tokens = {k: v for k, v in db.tokens.items() if v[0].user_id != user_id}
+            db.watches = {k: v for k, v in db.watches.items() if k[1] != user_id}
+            db.staff = {k: v for k, v in db.staff.items() if k[1] != user_id}
+            db.outbox = {k: v for k, v in db.outbox.items() if v.recipient_id != user_id}
+            db.users[user_id] = replace(
+                user,
+                email=erased_email(user_id),
+                name=DELETED_NAME,
+                password_hash=None,
+                email_verified=False,
+            )
+
+        self._tx.write(erase)
+
 
 class InMemorySessionRepository:
     def __init__(self, tx: _Transaction) -> None:
@@ -188,6 +250,25 @@ class InMemorySessionRepository:
 
         self._tx.write(delete)
 
+    async def delete_all_of(self, user_id: UserId) -> None:
+        def delete(db: Tables) -> None:
+            db.sessions = {k: v for k, v in db.sessions.items() if v.user_id != user_id}
+
+        self._tx.write(delete)
+
+    async def sweep(self, idle_before: datetime, created_before: datetime) -> int:
+        def sweep(db: Tables) -> int:
+            dead = [
+                k
+                for k, v in db.sessions.items()
+                if v.last_seen_at < idle_before or v.created_at < created_before
+            ]
+            for k in dead:
+                del db.sessions[k]
+            return len(dead)
+
+        return self._tx.write(sweep)
+
 
 class InMemoryVendorRepository:
     def __init__(self, tx: _Transaction) -> None:
@@ -214,6 +295,14 @@ class InMemoryVendorRepository:
             db.staff[vendor_id, user_id] = role
 
         self._tx.write(insert)
+
+    async def solely_administered_by(self, user_id: UserId) -> list[VendorId]:
+        staff = self._tx.read().staff
+        admins: dict[VendorId, set[UserId]] = {}
+        for (vendor_id, member), role in staff.items():
+            if role is Role.ADMIN:
+                admins.setdefault(vendor_id, set()).add(member)
+        return [v for v, members in admins.items() if members == {user_id}]
 
     async def role_of(self, vendor_id: VendorId, user_id: UserId) -> Role | None:
         return self._tx.read().staff.get((vendor_id, user_id))
@@ -514,6 +603,64 @@ class InMemoryOutbox:
         self._tx.write(insert)
 
 
+class InMemoryTokenRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, token: OneTimeToken) -> None:
+        def insert(db: Tables) -> None:
+            _require(token.token_hash not in db.tokens, "duplicate token hash")
+            db.tokens[token.token_hash] = (token, None)
+
+        self._tx.write(insert)
+
+    async def use(self, token_hash: str, purpose: TokenPurpose, now: datetime) -> UserId | None:
+        def use(db: Tables) -> UserId | None:
+            found = db.tokens.get(token_hash)
+            if found is None:
+                return None
+            token, used_at = found
+            if used_at is not None or token.purpose is not purpose or token.expires_at <= now:
+                return None
+            db.tokens[token_hash] = (token, now)
+            return token.user_id
+
+        return self._tx.write(use)
+
+    async def sweep(self, now: datetime) -> int:
+        def sweep(db: Tables) -> int:
+            dead = [k for k, (tok, used) in db.tokens.items() if used or tok.expires_at <= now]
+            for k in dead:
+                del db.tokens[k]
+            return len(dead)
+
+        return self._tx.write(sweep)
+
+
+class InMemoryRateLimitRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def hit(self, key: str, now: datetime, window_seconds: int) -> tuple[int, datetime]:
+        def hit(db: Tables) -> tuple[int, datetime]:
+            hits, start = db.rate_limits.get(key, (0, now))
+            if start <= now - timedelta(seconds=window_seconds):
+                hits, start = 0, now
+            db.rate_limits[key] = (hits + 1, start)
+            return hits + 1, start
+
+        return self._tx.write(hit)
+
+    async def sweep(self, before: datetime) -> int:
+        def sweep(db: Tables) -> int:
+            dead = [k for k, (_, start) in db.rate_limits.items() if start < before]
+            for k in dead:
+                del db.rate_limits[k]
+            return len(dead)
+
+        return self._tx.write(sweep)
+
+
 class InMemoryUnitOfWork:
     """One transaction over the store; leaving the block without commit() rolls it back."""
 
@@ -528,6 +675,8 @@ class InMemoryUnitOfWork:
     watches: WatchRepository
     comments: CommentRepository
     outbox: Outbox
+    rate_limits: RateLimitRepository
+    tokens: TokenRepository
 
     def __init__(
         self, store: InMemoryStore, half_life_days: float = DEFAULT_HALF_LIFE_DAYS
@@ -553,6 +702,8 @@ class InMemoryUnitOfWork:
         self.watches = InMemoryWatchRepository(tx)
         self.comments = InMemoryCommentRepository(tx, self._half_life)
         self.outbox = InMemoryOutbox(tx)
+        self.rate_limits = InMemoryRateLimitRepository(tx)
+        self.tokens = InMemoryTokenRepository(tx)
         return self
 
     async def __aexit__(
