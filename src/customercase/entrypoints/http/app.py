@@ -8,7 +8,6 @@ from litestar import Litestar, Request
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ASGIApp
 
 from customercase.bootstrap import Container, shutdown
@@ -22,7 +21,7 @@ from customercase.entrypoints.http.middleware import (
     csrf_cookie_middleware,
     request_id_middleware,
 )
-from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS
+from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS, ProblemsDocumented
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
 from customercase.services.identity import authenticate
@@ -88,7 +87,10 @@ def create_app(container: Container) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
-            title="Customer Case", version="1", path="/schema", render_plugins=[JsonRenderPlugin()]
+            title="Customer Case",
+            version="1",
+            path="/schema",
+            render_plugins=[ProblemsDocumented()],
         ),
         csrf_config=csrf_config(settings.secret_key, secure=secure),
         request_max_body_size=MAX_BODY_BYTES,

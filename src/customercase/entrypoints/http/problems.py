@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from http import HTTPStatus
 from typing import Any
@@ -10,6 +11,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -142,3 +144,41 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     ConnectionError: _unavailable,
     Exception: _unexpected,
 }
+
+
+def document_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with every error answer described as the problem+json it is.
+
+    Litestar documents a 400 in its own validation shape, which this module never sends; any
+    operation may answer any 4xx (401, 404, 413, 429...) and 503 when the database is away.
+    """
+    (schema,), components = msgspec.json.schema_components(
+        [Problem], ref_template="#/components/schemas/{name}"
+    )
+    content = {MEDIA_TYPE: {"schema": schema}}
+    documented = copy.deepcopy(document)
+    documented.setdefault("components", {}).setdefault("schemas", {}).update(components)
+    for path_item in documented.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            # A handler returning Response[None] is documented with a JSON null; 204 has no body.
+            responses.get("204", {}).pop("content", None)
+            for status in [s for s in responses if s.startswith("4")]:
+                if MEDIA_TYPE not in (responses[status].get("content") or {}):
+                    del responses[status]
+            responses["4XX"] = {"description": "The request cannot be served.", "content": content}
+            responses["503"] = {
+                "description": "The database is briefly unavailable; try again.",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                "content": content,
+            }
+    return documented
+
+
+class ProblemsDocumented(JsonRenderPlugin):
+    """Serves the OpenAPI document as JSON, its error answers made problem+json."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return self.render_json(request, document_problems(openapi_schema))
