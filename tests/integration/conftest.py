@@ -22,6 +22,8 @@ from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.migrate import upgrade
 from customercase.bootstrap import Container, build_container, read_settings
 from customercase.entrypoints.http.app import create_asgi
+from tests.emulators.jira import JiraEmulator
+from tests.emulators.serve import Served
 
 SERVER = os.environ.get("CUSTOMERCASE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -133,3 +135,12 @@ async def empty_database(
     admin = await _admin()
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
+
+
+@pytest.fixture
+def jira_emulator() -> Iterator[JiraEmulator]:
+    """A fresh Jira emulator served over real HTTP on loopback; its address in `base_url`."""
+    emulator = JiraEmulator()
+    with Served(emulator) as base_url:
+        emulator.base_url = base_url
+        yield emulator

@@ -9,6 +9,14 @@ from typing import Protocol, Self
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
+from customercase.domain.tracker import (
+    IssuePage,
+    NewIssue,
+    TrackerComment,
+    TrackerConnection,
+    TrackerIssue,
+    TrackerUser,
+)
 from customercase.domain.users import Session, User
 from customercase.domain.vendors import Forum, Role, Vendor
 
@@ -40,6 +48,56 @@ class PasswordHasher(Protocol):
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Whether the hash was made with weaker parameters than today's."""
+        ...
+
+
+class IssueTracker(Protocol):
+    """One Jira site, as one account sees it."""
+
+    async def myself(self) -> TrackerUser:
+        """The account the credentials belong to; raise TrackerRejected if they are refused."""
+        ...
+
+    async def create_issue(self, issue: NewIssue) -> TrackerIssue:
+        """File a new issue; raise TrackerRejected for a request that can never succeed."""
+        ...
+
+    async def find_labelled(self, project_key: str, label: str) -> TrackerIssue | None:
+        """The issue of the project carrying this label, or None (guards create retries)."""
+        ...
+
+    async def add_comment(self, issue_key: str, body: str) -> TrackerComment:
+        """Add a comment to the issue; raise TrackerRejected if the issue is gone."""
+        ...
+
+    async def get_description(self, issue_key: str) -> str:
+        """The issue's description as plain text; raise TrackerRejected if the issue is gone."""
+        ...
+
+    async def list_comments(self, issue_key: str) -> list[TrackerComment]:
+        """Every comment of the issue, oldest first."""
+        ...
+
+    async def search_updated(
+        self, project_key: str, since: datetime | None, page_token: str | None
+    ) -> IssuePage:
+        """One page of the project's issues updated since then (all when None), oldest first."""
+        ...
+
+
+class IssueTrackers(Protocol):
+    def open(self, connection: TrackerConnection) -> IssueTracker:
+        """The tracker behind this connection (whose token is in the clear)."""
+        ...
+
+
+class SecretBox(Protocol):
+    def seal(self, secret: str) -> str:
+        """The secret encrypted for storage."""
+        ...
+
+    def open(self, sealed: str) -> str:
+        """The secret back from what seal() gave."""
         ...
 
 
