@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from customercase.domain.ideas import Status
+from customercase.domain.ideas import BODY_MAX, SUMMARY_MAX, SUMMARY_MIN, Status
 
 MARKER_LABEL = "customer-case"
 # Where Jira hides a user's email (1.8 of the API notes), the user is known by account id only;
@@ -22,6 +23,21 @@ DEFAULT_CATEGORIES: dict[str, Status] = {
 def idea_label(idea_id: str) -> str:
     """The label that marks the issue filed for one idea, so a retry finds it, not a twin."""
     return f"cc-{idea_id}"
+
+
+def fit_summary(raw: str, issue_key: str) -> str:
+    """A Jira summary (up to 255 characters) as one of ours (3 to 200)."""
+    summary = " ".join(raw.split())
+    if len(summary) > SUMMARY_MAX:
+        summary = summary[: SUMMARY_MAX - 1] + "…"
+    if len(summary) < SUMMARY_MIN:
+        summary = f"{issue_key} {summary}".strip()
+    return summary
+
+
+def fit_body(raw: str) -> str:
+    body = raw.strip() or "(empty comment)"
+    return body if len(body) <= BODY_MAX else body[: BODY_MAX - 1] + "…"
 
 
 def placeholder_email(account_id: str) -> str:
@@ -63,6 +79,23 @@ class TrackerIssue:
 class IssuePage:
     issues: list[TrackerIssue]
     next_page_token: str | None
+
+
+class EventKind(enum.StrEnum):
+    ISSUE_CREATED = "issue_created"
+    ISSUE_UPDATED = "issue_updated"
+    ISSUE_DELETED = "issue_deleted"
+    COMMENT_CREATED = "comment_created"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerEvent:
+    """One webhook from the tracker, translated; `site` is the host the issue lives on."""
+
+    kind: EventKind
+    site: str
+    issue: TrackerIssue
+    comment: TrackerComment | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from customercase.adapters.jira.tracker import parse_event
 from customercase.domain.errors import TrackerRejected
 from customercase.domain.tracker import (
     IssuePage,
     NewIssue,
     TrackerComment,
     TrackerConnection,
+    TrackerEvent,
     TrackerIssue,
     TrackerUser,
 )
@@ -127,3 +129,7 @@ class FakeIssueTrackers:
     def open(self, connection: TrackerConnection) -> FakeIssueTracker:
         self.tracker.opened_with.append(connection)
         return self.tracker
+
+    def parse_event(self, body: bytes) -> TrackerEvent | None:
+        # Webhook bodies are Jira's own shapes; the fake reads them as the adapter does.
+        return parse_event(body)

@@ -9,10 +9,12 @@ and the outbox retries the job, which first looks for the marker label (1.3).
 from __future__ import annotations
 
 import base64
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import (
@@ -26,10 +28,12 @@ from tenacity import (
 from customercase.adapters.jira.adf import to_adf, to_text
 from customercase.domain.errors import TrackerRejected, TrackerUnavailable
 from customercase.domain.tracker import (
+    EventKind,
     IssuePage,
     NewIssue,
     TrackerComment,
     TrackerConnection,
+    TrackerEvent,
     TrackerIssue,
     TrackerUser,
 )
@@ -326,3 +330,35 @@ class JiraIssueTrackers:
             self._cache,
             self._page_size,
         )
+
+    def parse_event(self, body: bytes) -> TrackerEvent | None:
+        return parse_event(body)
+
+
+EVENT_KINDS = {
+    "jira:issue_created": EventKind.ISSUE_CREATED,
+    "jira:issue_updated": EventKind.ISSUE_UPDATED,
+    "jira:issue_deleted": EventKind.ISSUE_DELETED,
+    "comment_created": EventKind.COMMENT_CREATED,
+}
+
+
+def parse_event(body: bytes) -> TrackerEvent | None:
+    """A Jira webhook body (v2 shapes, 1.10) as an event; None for others or unreadable ones."""
+    try:
+        payload = json.loads(body)
+        kind = EVENT_KINDS.get(payload.get("webhookEvent", ""))
+        if kind is None or not isinstance(payload.get("issue"), dict):
+            return None
+        raw_issue = payload["issue"]
+        raw_comment = payload.get("comment")
+        if kind is EventKind.ISSUE_UPDATED and isinstance(raw_comment, dict):
+            kind = EventKind.COMMENT_CREATED
+        issue = parse_issue(
+            {**raw_issue, "fields": {**raw_issue.get("fields", {}), "comment": None}}
+        )
+        comment = parse_comment(raw_comment) if isinstance(raw_comment, dict) else None
+        site = urlsplit(str(raw_issue.get("self", ""))).netloc
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return TrackerEvent(kind, site, replace(issue, comments=()), comment)

@@ -19,12 +19,14 @@ from customercase.adapters.sql.repositories import (
     SqlVoteRepository,
     SqlWatchRepository,
 )
+from customercase.adapters.sql.tracker import SqlTrackerRepository
 from customercase.domain.ports import (
     CommentRepository,
     ForumRepository,
     IdeaRepository,
     Outbox,
     SessionRepository,
+    TrackerRepository,
     UserRepository,
     VendorRepository,
     VoteRepository,
@@ -45,6 +47,7 @@ class SqlUnitOfWork:
     watches: WatchRepository
     comments: CommentRepository
     outbox: Outbox
+    tracker: TrackerRepository
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
         self._engine = engine
@@ -68,6 +71,7 @@ class SqlUnitOfWork:
         self.watches = SqlWatchRepository(conn)
         self.comments = SqlCommentRepository(conn, self._half_life)
         self.outbox = SqlOutbox(conn)
+        self.tracker = SqlTrackerRepository(conn)
         return self
 
     async def __aexit__(
