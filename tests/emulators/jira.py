@@ -541,11 +541,12 @@ class JiraEmulator:
         if since:
             bound = datetime.strptime(since.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
             matching = [i for i in matching if i.updated >= bound]
-        order = (
-            (lambda i: (i.updated, i.id))
-            if "ORDER BY updated" in jql
-            else (lambda i: (i.created, i.id))
-        )
+        by_updated = "ORDER BY updated" in jql
+
+        def order(i: Issue) -> tuple[str, int]:
+            # Whole microseconds: the token must name exactly one place in this order.
+            return ((i.updated if by_updated else i.created).isoformat(), int(i.id))
+
         matching.sort(key=order)
         after = params.get("nextPageToken")
         if after:
@@ -553,9 +554,7 @@ class JiraEmulator:
                 position = json.loads(base64.urlsafe_b64decode(after))
             except ValueError:
                 return 400, {"errorMessages": ["Invalid nextPageToken."], "errors": {}}, {}
-            matching = [
-                i for i in matching if [jira_time(order(i)[0]), int(order(i)[1])] > position
-            ]
+            matching = [i for i in matching if order(i) > tuple(position)]
         size = min(int(params.get("maxResults") or 50), self.page_cap)
         page, rest = matching[:size], matching[size:]
         fields = params.get("fields")
@@ -566,7 +565,7 @@ class JiraEmulator:
         if rest:
             last = order(page[-1])
             answer["nextPageToken"] = base64.urlsafe_b64encode(
-                json.dumps([jira_time(last[0]), int(last[1])]).encode()
+                json.dumps(list(last)).encode()
             ).decode()
         return 200, answer, {}
 

@@ -11,13 +11,18 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
+from dependency_injector import providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customercase.adapters.jira.tracker import JiraIssueTrackers, RetryPolicy
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.migrate import upgrade
 from customercase.bootstrap import Container, build_container, read_settings
@@ -144,3 +149,40 @@ def jira_emulator() -> Iterator[JiraEmulator]:
     with Served(emulator) as base_url:
         emulator.base_url = base_url
         yield emulator
+
+
+WEBHOOK_SECRET = "jira-webhook-secret"
+
+
+@dataclass
+class JiraWorld:
+    """The app's container, configured for Jira and pointed at a running emulator."""
+
+    container: Container
+    jira: JiraEmulator
+    browser: Browser
+    # Outbox rows of earlier tests share the database; this world's start after this.
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@pytest.fixture
+async def jira_world(container: Container, jira_emulator: JiraEmulator) -> AsyncIterator[JiraWorld]:
+    settings = msgspec.structs.replace(
+        container.settings(), secret_key="test secret key", jira_webhook_secret=WEBHOOK_SECRET
+    )
+    fast = RetryPolicy(attempts=8, backoff_seconds=0.01, max_wait_seconds=0.5)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+        with container.override_providers(
+            settings=settings,
+            trackers=providers.Object(JiraIssueTrackers(client, fast)),
+        ):
+            transport = httpx.ASGITransport(app=create_asgi(container))
+            async with AsyncExitStack() as stack:
+
+                async def open_browser() -> httpx.AsyncClient:
+                    browser = httpx.AsyncClient(
+                        transport=transport, base_url="http://testserver.local"
+                    )
+                    return await stack.enter_async_context(browser)
+
+                yield JiraWorld(container, jira_emulator, open_browser)
