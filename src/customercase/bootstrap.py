@@ -6,15 +6,25 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import httpx
 import msgspec
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customercase.adapters.jira.tracker import DescriptionCache, JiraIssueTrackers
 from customercase.adapters.passwords import Argon2PasswordHasher
+from customercase.adapters.secrets import FernetSecretBox
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.uow import SqlUnitOfWork
 from customercase.adapters.system import RandomIds, SystemClock
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    Ids,
+    IssueTrackers,
+    PasswordHasher,
+    SecretBox,
+    UnitOfWork,
+)
 from customercase.domain.users import SessionPolicy
 
 PREFIX = "CUSTOMERCASE_"
@@ -38,6 +48,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     argon2_parallelism: int = 1
     log_level: str = "info"
     is_local: bool = True
+    jira_webhook_secret: str = ""
+    jira_timeout_seconds: float = 10.0
+    jira_description_ttl_seconds: float = 60.0
 
     @property
     def base_url(self) -> str:
@@ -75,6 +88,22 @@ def pick_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
+def pick_trackers(client: httpx.AsyncClient, settings: Settings) -> IssueTrackers:
+    # Each vendor brings its own Jira site (PUT /api/v1/vendors/{id}/jira); this opens them.
+    return JiraIssueTrackers(client, cache=DescriptionCache(settings.jira_description_ttl_seconds))
+
+
+def pick_secret_box(settings: Settings) -> SecretBox:
+    # `make run` generates and keeps a secret key; lacking one, a fixed key, and only locally.
+    if not settings.secret_key and not settings.is_local:
+        raise SystemExit("Configuration error: set CUSTOMERCASE_SECRET_KEY")
+    return FernetSecretBox(settings.secret_key or "local development only")
+
+
+def build_http_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(settings.jira_timeout_seconds))
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
@@ -90,6 +119,9 @@ class Container(containers.DeclarativeContainer):
     clock: providers.Provider[Clock] = providers.Singleton(SystemClock)
     ids: providers.Provider[Ids] = providers.Singleton(RandomIds)
     hasher = providers.Singleton(pick_hasher, settings)
+    http_client = providers.Singleton(build_http_client, settings)
+    trackers = providers.Singleton(pick_trackers, http_client, settings)
+    secrets = providers.Singleton(pick_secret_box, settings)
 
 
 def build_container(settings: Settings | None = None) -> Container:
@@ -100,3 +132,4 @@ async def shutdown(container: Container) -> None:
     """Close what the container opened."""
     engine = container.engine()
     await engine.dispose()
+    await container.http_client().aclose()

@@ -12,17 +12,24 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
+from dependency_injector import providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customercase.adapters.jira.tracker import JiraIssueTrackers, RetryPolicy
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.migrate import upgrade
 from customercase.bootstrap import Container, build_container, read_settings
 from customercase.entrypoints.http.app import create_asgi
+from tests.emulators.jira import JiraEmulator
+from tests.emulators.serve import Served
 
 SERVER = os.environ.get("CUSTOMERCASE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -153,3 +160,52 @@ async def empty_database(
     admin = await _admin()
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
+
+
+@pytest.fixture
+def jira_emulator() -> Iterator[JiraEmulator]:
+    """A fresh Jira emulator served over real HTTP on loopback; its address in `base_url`."""
+    emulator = JiraEmulator()
+    with Served(emulator) as base_url:
+        emulator.base_url = base_url
+        yield emulator
+
+
+WEBHOOK_SECRET = "jira-webhook-secret"
+
+
+@dataclass
+class JiraWorld:
+    """The app's container, configured for Jira and pointed at a running emulator."""
+
+    container: Container
+    jira: JiraEmulator
+    browser: Browser
+    # Outbox rows of earlier tests share the database; this world's start after this.
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@pytest.fixture
+async def jira_world(container: Container, jira_emulator: JiraEmulator) -> AsyncIterator[JiraWorld]:
+    settings = msgspec.structs.replace(
+        container.settings(), secret_key="test secret key", jira_webhook_secret=WEBHOOK_SECRET
+    )
+    fast = RetryPolicy(attempts=8, backoff_seconds=0.01, max_wait_seconds=0.5)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+        with container.override_providers(
+            settings=settings,
+            trackers=providers.Object(JiraIssueTrackers(client, fast)),
+        ):
+            transport = httpx.ASGITransport(app=create_asgi(container))
+            async with AsyncExitStack() as stack:
+
+                async def open_browser() -> httpx.AsyncClient:
+                    browser = httpx.AsyncClient(
+                        transport=transport, base_url="http://testserver.local"
+                    )
+                    browser.event_hooks["request"].append(csrf_header_from_cookie(browser))
+                    await stack.enter_async_context(browser)
+                    await browser.get("/healthz")
+                    return browser
+
+                yield JiraWorld(container, jira_emulator, open_browser)

@@ -160,6 +160,8 @@ async def test_staff_can_rename_a_forum_and_make_it_private(world: World) -> Non
     await update_forum(
         UpdateForum(forum.id, admin.id, name="Roadmap", visibility=Visibility.PRIVATE),
         uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
     )
 
     stored = world.store.tables.forums[forum.id]
@@ -171,7 +173,12 @@ async def test_customer_cannot_change_a_forum(world: World) -> None:
     customer = await world.user()
 
     with pytest.raises(NotAllowed):
-        await update_forum(UpdateForum(forum.id, customer.id, name="Mine now"), uow=world.uow)
+        await update_forum(
+            UpdateForum(forum.id, customer.id, name="Mine now"),
+            uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
+        )
 
 
 async def test_anonymous_cannot_change_a_forum(world: World) -> None:
@@ -181,6 +188,8 @@ async def test_anonymous_cannot_change_a_forum(world: World) -> None:
         await update_forum(
             UpdateForum(forum.id, None, name="Mine now"),  # type: ignore[arg-type]
             uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
         )
 
 
@@ -190,7 +199,12 @@ async def test_moving_a_forum_to_a_slug_in_use_at_the_vendor_is_slug_taken(world
     admin = await world.staff(forum.vendor_id)
 
     with pytest.raises(SlugTaken):
-        await update_forum(UpdateForum(other.id, admin.id, slug="ideas"), uow=world.uow)
+        await update_forum(
+            UpdateForum(other.id, admin.id, slug="ideas"),
+            uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
+        )
 
 
 async def test_forum_change_with_a_malformed_domain_names_the_field(world: World) -> None:
@@ -199,7 +213,10 @@ async def test_forum_change_with_a_malformed_domain_names_the_field(world: World
 
     with pytest.raises(InvalidField) as error:
         await update_forum(
-            UpdateForum(forum.id, admin.id, allowed_domains=("not a domain",)), uow=world.uow
+            UpdateForum(forum.id, admin.id, allowed_domains=("not a domain",)),
+            uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
         )
 
     assert error.value.field == "allowed_domains"

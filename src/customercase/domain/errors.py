@@ -98,3 +98,23 @@ class LastAdmin(Conflict):
             "account",
             "You are the only admin of a vendor. Make someone else admin before you leave.",
         )
+
+
+class TrackerUnavailable(DomainError):
+    """The tracker could not be reached or answered with a passing failure; try again later."""
+
+    message = "The issue tracker cannot be reached just now."
+
+
+class TrackerRejected(DomainError):
+    """The tracker refused the request for good (bad credentials, unknown project, bad field)."""
+
+    message = "The issue tracker refused the request."
+
+    def __init__(self, message: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TrackerNotConnected(DomainError):
+    message = "This vendor has not connected a Jira site."

@@ -120,6 +120,7 @@ class Comment:
     body: str
     source: CommentSource
     created_at: datetime
+    tracker_comment_id: str | None = None
 
     @classmethod
     def write(
@@ -131,8 +132,9 @@ class Comment:
         body: str,
         source: CommentSource,
         now: datetime,
+        tracker_comment_id: str | None = None,
     ) -> Comment:
-        return cls(id, idea_id, author_id, check_body(body), source, now)
+        return cls(id, idea_id, author_id, check_body(body), source, now, tracker_comment_id)
 
 
 @dataclass(frozen=True, slots=True)

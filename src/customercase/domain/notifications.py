@@ -21,6 +21,10 @@ class NotificationKind(enum.StrEnum):
     ACCOUNT_RECOVERY = "account_recovery"
     FORUM_ACCESS_CHANGED = "forum_access_changed"
     EMAIL_VERIFICATION = "email_verification"
+    # Jobs for the tracker, not emails: services/tracker.py has one handler per kind.
+    CREATE_TRACKER_ISSUE = "create_tracker_issue"
+    ADD_TRACKER_COMMENT = "add_tracker_comment"
+    IMPORT_TRACKER_PROJECT = "import_tracker_project"
 
 
 @dataclass(frozen=True, slots=True)

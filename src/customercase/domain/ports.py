@@ -7,9 +7,18 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
-from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
+from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
 from customercase.domain.privacy import PersonalData
+from customercase.domain.tracker import (
+    IssuePage,
+    NewIssue,
+    TrackerComment,
+    TrackerConnection,
+    TrackerEvent,
+    TrackerIssue,
+    TrackerUser,
+)
 from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, Role, Vendor
 
@@ -41,6 +50,60 @@ class PasswordHasher(Protocol):
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Whether the hash was made with weaker parameters than today's."""
+        ...
+
+
+class IssueTracker(Protocol):
+    """One Jira site, as one account sees it."""
+
+    async def myself(self) -> TrackerUser:
+        """The account the credentials belong to; raise TrackerRejected if they are refused."""
+        ...
+
+    async def create_issue(self, issue: NewIssue) -> TrackerIssue:
+        """File a new issue; raise TrackerRejected for a request that can never succeed."""
+        ...
+
+    async def find_labelled(self, project_key: str, label: str) -> TrackerIssue | None:
+        """The issue of the project carrying this label, or None (guards create retries)."""
+        ...
+
+    async def add_comment(self, issue_key: str, body: str) -> TrackerComment:
+        """Add a comment to the issue; raise TrackerRejected if the issue is gone."""
+        ...
+
+    async def get_description(self, issue_key: str) -> str:
+        """The issue's description as plain text; raise TrackerRejected if the issue is gone."""
+        ...
+
+    async def list_comments(self, issue_key: str) -> list[TrackerComment]:
+        """Every comment of the issue, oldest first."""
+        ...
+
+    async def search_updated(
+        self, project_key: str, since: datetime | None, page_token: str | None
+    ) -> IssuePage:
+        """One page of the project's issues updated since then (all when None), oldest first."""
+        ...
+
+
+class IssueTrackers(Protocol):
+    def open(self, connection: TrackerConnection) -> IssueTracker:
+        """The tracker behind this connection (whose token is in the clear)."""
+        ...
+
+    def parse_event(self, body: bytes) -> TrackerEvent | None:
+        """A webhook body as an event; None for events we do not act on or cannot read."""
+        ...
+
+
+class SecretBox(Protocol):
+    def seal(self, secret: str) -> str:
+        """The secret encrypted for storage."""
+        ...
+
+    def open(self, sealed: str) -> str:
+        """The secret back from what seal() gave."""
         ...
 
 
@@ -237,6 +300,70 @@ class Outbox(Protocol):
         ...
 
 
+class TrackerRepository(Protocol):
+    """What we keep about Jira: connections, links between ideas and issues, sync progress."""
+
+    async def save_connection(
+        self, vendor_id: VendorId, connection: TrackerConnection, at: datetime
+    ) -> None:
+        """Store the vendor's connection (its token sealed), replacing any before."""
+        ...
+
+    async def connection(self, vendor_id: VendorId) -> TrackerConnection | None:
+        """The vendor's connection, token still sealed, or None."""
+        ...
+
+    async def bound_forums(self, project_key: str | None = None) -> list[Forum]:
+        """Forums bound to a Jira project (to this one when given), oldest first."""
+        ...
+
+    async def idea_by_key(self, forum_id: ForumId, issue_key: str) -> Idea | None:
+        """The forum's idea filed as this issue, or None."""
+        ...
+
+    async def link_idea(self, idea_id: IdeaId, issue_key: str | None) -> None:
+        """Record the issue the idea is filed as (None: the issue is gone)."""
+        ...
+
+    async def set_summary(self, idea_id: IdeaId, summary: str, at: datetime) -> None:
+        """Take the summary the issue has now."""
+        ...
+
+    async def comment(self, comment_id: CommentId) -> Comment | None:
+        """The comment with this id, or None."""
+        ...
+
+    async def has_comment(self, idea_id: IdeaId, tracker_comment_id: str) -> bool:
+        """Whether the idea already has the comment of this tracker id (ours or imported)."""
+        ...
+
+    async def link_comment(self, comment_id: CommentId, tracker_comment_id: str) -> None:
+        """Record the tracker id the comment was posted as."""
+        ...
+
+    async def cursor(self, forum_id: ForumId) -> datetime | None:
+        """How far the sync has read the forum's project, or None for never."""
+        ...
+
+    async def set_cursor(self, forum_id: ForumId, at: datetime | None) -> None:
+        """Move the forum's sync cursor."""
+        ...
+
+    async def take_lease(
+        self, forum_id: ForumId, holder: str, now: datetime, until: datetime
+    ) -> bool:
+        """Become the forum's one sync runner until then; False while someone else is."""
+        ...
+
+    async def release_lease(self, forum_id: ForumId, holder: str) -> None:
+        """Give the lease up, if this holder has it."""
+        ...
+
+    async def first_delivery(self, delivery_id: str, at: datetime) -> bool:
+        """Record a webhook delivery; False if it was handled before."""
+        ...
+
+
 class UnitOfWork(Protocol):
     users: UserRepository
     sessions: SessionRepository
@@ -249,6 +376,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository
+    tracker: TrackerRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

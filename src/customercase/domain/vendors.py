@@ -10,6 +10,7 @@ from datetime import datetime
 from customercase.domain.errors import InvalidField
 from customercase.domain.ids import ForumId, VendorId
 from customercase.domain.text import clean_line
+from customercase.domain.tracker import StatusMap
 from customercase.domain.users import User, email_domain
 
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?")
@@ -66,6 +67,7 @@ class Vendor:
 class JiraBinding:
     project_key: str
     issue_type: str = "Task"
+    status_map: StatusMap = field(default_factory=StatusMap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ class Forum:
         slug: str | None = None,
         visibility: Visibility | None = None,
         allowed_domains: tuple[str, ...] | None = None,
+        jira: JiraBinding | None = None,
     ) -> Forum:
         return replace(
             self,
@@ -123,4 +126,5 @@ class Forum:
             allowed_domains=(
                 self.allowed_domains if allowed_domains is None else check_domains(allowed_domains)
             ),
+            jira=self.jira if jira is None else jira,
         )

@@ -99,6 +99,64 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     )
 
 
+async def _sync(container: Container, forum: str | None, once: bool, interval: float) -> int:
+    import os
+    import socket
+    import uuid
+
+    from customercase.domain.errors import DomainError
+    from customercase.domain.ids import ForumId
+    from customercase.services import tracker
+
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    while True:
+        forum_ids = [ForumId(forum)] if forum else await tracker.bound_forums(uow=container.uow())
+        failed = 0
+        for forum_id in forum_ids:
+
+            def show(report: tracker.SyncReport, forum_id: str = forum_id) -> None:
+                click.echo(
+                    f"\rforum {forum_id}: {report.seen} issues read, "
+                    f"{report.ideas_created} new ideas, {report.comments_added} comments, "
+                    f"{report.status_changes} status changes",
+                    nl=False,
+                )
+
+            try:
+                report = await tracker.sync_forum(
+                    forum_id,
+                    uow=container.uow(),
+                    trackers=container.trackers(),
+                    secrets=container.secrets(),
+                    ids=container.ids(),
+                    clock=container.clock(),
+                    holder=holder,
+                    progress=show,
+                )
+            except DomainError as error:
+                failed += 1
+                click.echo(f"forum {forum_id}: failed: {error.message}", err=True)
+                continue
+            if report.skipped:
+                click.echo(f"forum {forum_id}: another runner has it; skipped")
+            else:
+                show(report)
+                click.echo(" - done")
+        if once:
+            return 1 if failed else 0
+        await asyncio.sleep(interval)
+
+
+@main.command()
+@click.option("--forum", default=None, help="Only this forum (default: every bound forum).")
+@click.option("--once", is_flag=True, help="One pass, then exit; the exit code says if all went.")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between passes.")
+def sync(forum: str | None, once: bool, interval: float) -> None:
+    """Reconcile bound forums with Jira; safe from cron and from several machines at once."""
+    code = _with_container(lambda c: _sync(c, forum, once, interval))
+    raise SystemExit(code)
+
+
 @main.command()
 @click.option("--host", default=None)
 @click.option("--port", default=None, type=int)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from customercase.domain.errors import IdeaNotFound
 from customercase.domain.ideas import (
@@ -60,6 +60,10 @@ async def submit_idea(cmd: SubmitIdea, *, uow: UnitOfWork, clock: Clock, ids: Id
             description=cmd.description,
             now=now,
         )
+        # A bound forum keeps only the summary; the description travels to Jira in the job.
+        description = idea.description
+        if forum.jira is not None:
+            idea = replace(idea, description="")
         await uow.ideas.add(idea)
         await uow.votes.add(idea.id, author.id, now)
         await uow.watches.start(idea.id, author.id)
@@ -72,6 +76,16 @@ async def submit_idea(cmd: SubmitIdea, *, uow: UnitOfWork, clock: Clock, ids: Id
                 idea_id=idea.id,
             )
         )
+        if forum.jira is not None:
+            await uow.outbox.add(
+                Notification(
+                    ids.new_id(),
+                    NotificationKind.CREATE_TRACKER_ISSUE,
+                    now,
+                    idea_id=idea.id,
+                    payload={"description": description},
+                )
+            )
         view = await _view(uow, idea.id, author.id)
         await uow.commit()
     return view
@@ -142,7 +156,7 @@ async def list_comments(
 async def add_comment(cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> CommentView:
     """Comment on an idea; the commenter watches it from now on, unless they opted out."""
     async with uow:
-        idea, _, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
+        idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
         author = require_user(viewer)
         now = clock.now()
         comment = Comment.write(
@@ -166,6 +180,16 @@ async def add_comment(cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Id
                 payload={"comment_id": comment.id},
             )
         )
+        if forum.jira is not None and comment.source is not CommentSource.JIRA:
+            await uow.outbox.add(
+                Notification(
+                    ids.new_id(),
+                    NotificationKind.ADD_TRACKER_COMMENT,
+                    now,
+                    idea_id=idea.id,
+                    payload={"comment_id": comment.id},
+                )
+            )
         await uow.commit()
     return CommentView(comment, Author(author.id, author.name))
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from customercase.domain.errors import InvalidField, NotSignedIn, VendorNotFound
 from customercase.domain.ids import ForumId, UserId, VendorId
+from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, UnitOfWork
 from customercase.domain.users import hash_token, normalise_email
 from customercase.domain.vendors import (
@@ -49,6 +50,7 @@ class UpdateForum:
     slug: str | None = None
     visibility: Visibility | None = None
     allowed_domains: tuple[str, ...] | None = None
+    jira: JiraBinding | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +101,27 @@ async def create_forum(cmd: CreateForum, *, uow: UnitOfWork, clock: Clock, ids: 
             raise VendorNotFound()
         require_staff(await viewer_of(uow, cmd.vendor_id, None, cmd.actor_id))
         await uow.forums.add(forum)
+        if forum.jira is not None:
+            await _import_project(uow, forum, clock, ids)
         await uow.commit()
     return forum
 
 
-async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork) -> Forum:
-    """Change a forum's name, slug, visibility or allowed domains (staff only)."""
+async def _import_project(uow: UnitOfWork, forum: Forum, clock: Clock, ids: Ids) -> None:
+    """Binding a forum imports its project: from the start, by the outbox's tracker job."""
+    await uow.tracker.set_cursor(forum.id, None)
+    await uow.outbox.add(
+        Notification(
+            ids.new_id(),
+            NotificationKind.IMPORT_TRACKER_PROJECT,
+            clock.now(),
+            payload={"forum_id": forum.id},
+        )
+    )
+
+
+async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> Forum:
+    """Change a forum's name, slug, visibility, allowed domains or Jira binding (staff only)."""
     async with uow:
         forum, viewer = await open_forum(uow, cmd.forum_id, cmd.actor_id)
         require_staff(viewer)
@@ -113,8 +130,14 @@ async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork) -> Forum:
             slug=cmd.slug,
             visibility=cmd.visibility,
             allowed_domains=cmd.allowed_domains,
+            jira=cmd.jira,
         )
         await uow.forums.update(changed)
+        rebound = changed.jira is not None and (
+            forum.jira is None or forum.jira.project_key != changed.jira.project_key
+        )
+        if rebound:
+            await _import_project(uow, changed, clock, ids)
         await uow.commit()
     return changed
 

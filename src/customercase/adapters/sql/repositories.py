@@ -35,6 +35,7 @@ from customercase.domain.privacy import (
     WatchRecord,
     erased_email,
 )
+from customercase.domain.tracker import StatusMap
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
 from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Visibility
@@ -266,7 +267,11 @@ class SqlVendorRepository:
 
 def _forum(row: sa.Row[Any]) -> Forum:
     jira = (
-        JiraBinding(row.jira_project_key, row.jira_issue_type or "Task")
+        JiraBinding(
+            row.jira_project_key,
+            row.jira_issue_type or "Task",
+            StatusMap.from_json(row.jira_status_map),
+        )
         if row.jira_project_key
         else None
     )
@@ -291,6 +296,7 @@ def _forum_values(forum: Forum) -> dict[str, Any]:
         "allowed_domains": list(forum.allowed_domains),
         "jira_project_key": forum.jira.project_key if forum.jira else None,
         "jira_issue_type": forum.jira.issue_type if forum.jira else None,
+        "jira_status_map": forum.jira.status_map.to_json() if forum.jira else None,
     }
 
 
@@ -577,6 +583,7 @@ class SqlCommentRepository:
                 body=comment.body,
                 source=comment.source.value,
                 created_at=comment.created_at,
+                tracker_comment_id=comment.tracker_comment_id,
             )
         )
         await self._conn.execute(
@@ -611,6 +618,7 @@ class SqlCommentRepository:
                     r.body,
                     CommentSource(r.source),
                     r.created_at,
+                    r.tracker_comment_id,
                 ),
                 Author(UserId(r.author_id), r.author_name),
             )

@@ -93,6 +93,7 @@ forums = sa.Table(
     sa.Column("mailbox_hash", sa.String(32), nullable=False, unique=True),
     sa.Column("jira_project_key", sa.String(32)),
     sa.Column("jira_issue_type", sa.String(64)),
+    sa.Column("jira_status_map", sa.JSON),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("vendor_id", "slug"),
 )
@@ -125,6 +126,7 @@ ideas = sa.Table(
     sa.Index("ix_ideas_trending", "forum_id", "heat", "id"),
     sa.Index("ix_ideas_status_top", "forum_id", "status", "votes", "created_at", "id"),
     sa.Index("ix_ideas_status_new", "forum_id", "status", "created_at", "id"),
+    sa.Index("ix_ideas_tracker", "forum_id", "tracker_key"),
 )
 
 votes = sa.Table(
@@ -145,8 +147,10 @@ comments = sa.Table(
     sa.Column("author_id", ID, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("tracker_comment_id", sa.String(64)),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_comments_idea", "idea_id", "created_at", "id"),
+    sa.Index("ix_comments_tracker", "idea_id", "tracker_comment_id"),
 )
 
 watches = sa.Table(
@@ -198,4 +202,33 @@ one_time_tokens = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
     sa.Column("used_at", UtcDateTime),
+)
+
+# A vendor's Jira site; the API token only ever sealed (Fernet, key from the secret key).
+jira_connections = sa.Table(
+    "jira_connections",
+    metadata,
+    sa.Column("vendor_id", ID, sa.ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("site_url", sa.String(255), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("sealed_token", sa.Text, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Per bound forum: how far the sync runner has read, and who holds the runner's lease.
+tracker_sync = sa.Table(
+    "tracker_sync",
+    metadata,
+    sa.Column("forum_id", ID, sa.ForeignKey("forums.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("cursor", UtcDateTime),
+    sa.Column("lease_holder", sa.String(64)),
+    sa.Column("lease_until", UtcDateTime),
+)
+
+# Jira webhook deliveries already handled, by X-Atlassian-Webhook-Identifier.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
 )

@@ -21,6 +21,7 @@ from customercase.adapters.sql.repositories import (
     SqlVoteRepository,
     SqlWatchRepository,
 )
+from customercase.adapters.sql.tracker import SqlTrackerRepository
 from customercase.domain.ports import (
     CommentRepository,
     ForumRepository,
@@ -29,6 +30,7 @@ from customercase.domain.ports import (
     RateLimitRepository,
     SessionRepository,
     TokenRepository,
+    TrackerRepository,
     UserRepository,
     VendorRepository,
     VoteRepository,
@@ -51,6 +53,7 @@ class SqlUnitOfWork:
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository
+    tracker: TrackerRepository
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
         self._engine = engine
@@ -76,6 +79,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.rate_limits = SqlRateLimitRepository(conn)
         self.tokens = SqlTokenRepository(conn)
+        self.tracker = SqlTrackerRepository(conn)
         return self
 
     async def __aexit__(

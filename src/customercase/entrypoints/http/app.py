@@ -11,7 +11,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp
 
 from customercase.bootstrap import Container, shutdown
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    Ids,
+    IssueTrackers,
+    PasswordHasher,
+    SecretBox,
+    UnitOfWork,
+)
 from customercase.domain.users import User
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
@@ -24,6 +31,7 @@ from customercase.entrypoints.http.middleware import (
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS, ProblemsDocumented
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
+from customercase.entrypoints.http.webhooks import WebhookController
 from customercase.services.identity import authenticate
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -45,6 +53,15 @@ def create_app(container: Container) -> Litestar:
 
     def provide_hasher() -> PasswordHasher:
         return container.hasher()
+
+    def provide_trackers() -> IssueTrackers:
+        return container.trackers()
+
+    def provide_secrets() -> SecretBox:
+        return container.secrets()
+
+    def provide_jira_webhook_secret() -> str:
+        return settings.jira_webhook_secret
 
     def provide_presenter() -> Presenter:
         return presenter
@@ -75,12 +92,16 @@ def create_app(container: Container) -> Litestar:
             IdeaController,
             HealthController,
             AvatarController,
+            WebhookController,
         ],
         dependencies={
             "uow": sync(provide_uow),
             "clock": sync(provide_clock),
             "ids": sync(provide_ids),
             "hasher": sync(provide_hasher),
+            "trackers": sync(provide_trackers),
+            "secrets": sync(provide_secrets),
+            "jira_webhook_secret": sync(provide_jira_webhook_secret),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),

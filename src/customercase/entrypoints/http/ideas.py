@@ -9,7 +9,7 @@ from litestar.params import Parameter
 
 from customercase.domain.ideas import IdeaQuery, Sort, Status
 from customercase.domain.ids import ForumId, IdeaId, UserId
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, IssueTrackers, SecretBox, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.schemas import (
@@ -24,7 +24,7 @@ from customercase.entrypoints.http.schemas import (
     StatusChange,
     StatusName,
 )
-from customercase.services import ideas
+from customercase.services import ideas, tracker
 
 Limit = Annotated[int, Parameter(description="Items per page, 1 to 100.")]
 Cursor = Annotated[
@@ -82,11 +82,20 @@ class IdeaController(Controller):
 
     @get("/")
     async def get_idea(
-        self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+        self,
+        idea_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        trackers: Injected[IssueTrackers],
+        secrets: Injected[SecretBox],
+        present: Presenter,
     ) -> IdeaDetail:
-        """One idea with its description."""
+        """One idea with its description (read from Jira for a bound forum)."""
         view = await ideas.get_idea(IdeaId(idea_id), _uid(user), uow=uow)
-        return present.idea_detail(view, view.idea.description)
+        description = await tracker.idea_description(
+            view.idea, uow=uow, trackers=trackers, secrets=secrets
+        )
+        return present.idea_detail(view, description)
 
     @put("/vote")
     async def vote(

@@ -132,6 +132,22 @@ class Vendor(msgspec.Struct):
 class JiraBinding(msgspec.Struct):
     project_key: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")]
     issue_type: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "Task"
+    # Jira status category keys (new, indeterminate, done) and, first, exact status names,
+    # each to one of our statuses; what is not named keeps the default map.
+    status_categories: dict[Literal["new", "indeterminate", "done"], StatusName] | None = None
+    status_names: Annotated[dict[str, StatusName], msgspec.Meta(max_length=100)] | None = None
+
+
+class JiraConnect(msgspec.Struct):
+    site_url: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+    api_token: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class JiraConnection(msgspec.Struct):
+    site_url: str
+    email: str
+    connected: bool
 
 
 class ForumCreate(msgspec.Struct):
@@ -147,6 +163,7 @@ class ForumUpdate(msgspec.Struct):
     slug: Short | None = None
     visibility: Literal["public", "private"] | None = None
     allowed_domains: Annotated[list[Short], msgspec.Meta(max_length=50)] | None = None
+    jira: JiraBinding | None = None
 
 
 class Forum(msgspec.Struct):
@@ -273,7 +290,15 @@ class Presenter:
         return f"{local.split('+', 1)[0]}+{forum.mailbox_hash}@{domain}"
 
     def forum(self, f: DomainForum) -> Forum:
-        jira = JiraBinding(f.jira.project_key, f.jira.issue_type) if f.jira else None
+        jira = None
+        if f.jira:
+            status_map = f.jira.status_map.to_json()
+            jira = JiraBinding(
+                f.jira.project_key,
+                f.jira.issue_type,
+                status_map["categories"],  # type: ignore[arg-type]
+                status_map["names"],  # type: ignore[arg-type]
+            )
         return Forum(
             f.id,
             f.vendor_id,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post, put
 
 from customercase.domain.errors import NotSignedIn
 from customercase.domain.ids import ForumId, VendorId
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, IssueTrackers, SecretBox, UnitOfWork
+from customercase.domain.tracker import StatusMap
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import JiraBinding, Visibility
 from customercase.entrypoints.http.deps import Injected
@@ -18,11 +19,28 @@ from customercase.entrypoints.http.schemas import (
     ForumCreate,
     ForumUpdate,
     Invitations,
+    JiraConnect,
+    JiraConnection,
     Presenter,
     Vendor,
     VendorCreate,
 )
-from customercase.services import identity, vendors
+from customercase.entrypoints.http.schemas import (
+    JiraBinding as JiraBindingBody,
+)
+from customercase.services import identity, tracker, vendors
+
+
+def _binding(body: JiraBindingBody | None) -> JiraBinding | None:
+    if body is None:
+        return None
+    status_map = StatusMap.from_json(
+        {
+            "categories": {str(k): str(v) for k, v in (body.status_categories or {}).items()},
+            "names": {k: str(v) for k, v in (body.status_names or {}).items()},
+        }
+    )
+    return JiraBinding(body.project_key, body.issue_type, status_map)
 
 
 def _signed_in(user: DomainUser | None) -> DomainUser:
@@ -76,7 +94,7 @@ class VendorController(Controller):
         present: Presenter,
     ) -> Forum:
         """Open a forum (staff only)."""
-        jira = JiraBinding(data.jira.project_key, data.jira.issue_type) if data.jira else None
+        jira = _binding(data.jira)
         cmd = vendors.CreateForum(
             VendorId(vendor_id),
             data.name,
@@ -87,6 +105,26 @@ class VendorController(Controller):
             jira,
         )
         return present.forum(await vendors.create_forum(cmd, uow=uow, clock=clock, ids=ids))
+
+    @put("/{vendor_id:str}/jira")
+    async def connect_jira(
+        self,
+        vendor_id: str,
+        data: JiraConnect,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        trackers: Injected[IssueTrackers],
+        secrets: Injected[SecretBox],
+        clock: Injected[Clock],
+    ) -> JiraConnection:
+        """Connect the vendor's Jira site (staff only); the token is checked, sealed, not shown."""
+        cmd = tracker.ConnectJira(
+            VendorId(vendor_id), _signed_in(user).id, data.site_url, data.email, data.api_token
+        )
+        done = await tracker.connect_jira(
+            cmd, uow=uow, trackers=trackers, secrets=secrets, clock=clock
+        )
+        return JiraConnection(done.site_url, done.email, connected=True)
 
 
 class ForumController(Controller):
@@ -108,6 +146,8 @@ class ForumController(Controller):
         data: ForumUpdate,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
         present: Presenter,
     ) -> Forum:
         """Change a forum's settings (staff only)."""
@@ -118,8 +158,9 @@ class ForumController(Controller):
             data.slug,
             Visibility(data.visibility) if data.visibility else None,
             tuple(data.allowed_domains) if data.allowed_domains is not None else None,
+            _binding(data.jira),
         )
-        return present.forum(await vendors.update_forum(cmd, uow=uow))
+        return present.forum(await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids))
 
     @post("/invitations", status_code=204)
     async def invite(
