@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import msgspec
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customercase.adapters.local.mailbox import LocalMailbox
 from customercase.adapters.passwords import Argon2PasswordHasher
+from customercase.adapters.postmark.mailer import PostmarkMailer
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.uow import SqlUnitOfWork
 from customercase.adapters.system import RandomIds, SystemClock
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.adapters.templates import JinjaEmailComposer
+from customercase.domain.mail import Addressing, Signer
+from customercase.domain.ports import (
+    Clock,
+    DevMailbox,
+    EmailComposer,
+    Ids,
+    Mailer,
+    PasswordHasher,
+    UnitOfWork,
+)
 from customercase.domain.users import SessionPolicy
 
 PREFIX = "CUSTOMERCASE_"
@@ -38,6 +53,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     argon2_parallelism: int = 1
     log_level: str = "info"
     is_local: bool = True
+    postmark_server_token: str = ""
+    postmark_api_url: str = "https://api.postmarkapp.com"
+    postmark_timeout_seconds: float = 10.0
+    mail_from: str = "Customer Case <notifications@customercase.localhost>"
+    inbound_address: str = ""
+    postmark_inbound_username: str = ""
+    postmark_inbound_password: str = ""
+    inbound_max_bytes: int = 5 * 1024 * 1024
+    # `customercase run` sets this: the outbox worker runs inside the web process.
+    worker_in_process: bool = False
+    worker_batch_size: int = 100
+    worker_poll_seconds: float = 1.0
 
     @property
     def base_url(self) -> str:
@@ -75,6 +102,36 @@ def pick_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
+def build_postmark_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=settings.postmark_api_url, timeout=settings.postmark_timeout_seconds
+    )
+
+
+def pick_mailer(
+    settings: Settings, engine: AsyncEngine, postmark_client: httpx.AsyncClient
+) -> Mailer:
+    """Postmark when a server token is set, else the local dev mailbox."""
+    if settings.postmark_server_token:
+        return PostmarkMailer(postmark_client, settings.postmark_server_token, settings.mail_from)
+    return LocalMailbox(engine)
+
+
+def pick_dev_mailbox(settings: Settings, mailer: Mailer) -> DevMailbox | None:
+    """The mailbox /dev/mailbox shows: only the local one, and only on a local run."""
+    return mailer if settings.is_local and isinstance(mailer, LocalMailbox) else None
+
+
+def build_addressing(settings: Settings) -> Addressing:
+    host = urlsplit(settings.base_url).hostname or "localhost"
+    return Addressing(
+        settings.base_url,
+        settings.inbound_address,
+        host,
+        Signer(hashlib.sha256(b"mail\x00" + settings.secret_key.encode()).digest()),
+    )
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
@@ -90,6 +147,11 @@ class Container(containers.DeclarativeContainer):
     clock: providers.Provider[Clock] = providers.Singleton(SystemClock)
     ids: providers.Provider[Ids] = providers.Singleton(RandomIds)
     hasher = providers.Singleton(pick_hasher, settings)
+    postmark_client = providers.Singleton(build_postmark_client, settings)
+    mailer = providers.Singleton(pick_mailer, settings, engine, postmark_client)
+    dev_mailbox = providers.Singleton(pick_dev_mailbox, settings, mailer)
+    composer: providers.Provider[EmailComposer] = providers.Singleton(JinjaEmailComposer)
+    addressing = providers.Singleton(build_addressing, settings)
 
 
 def build_container(settings: Settings | None = None) -> Container:
@@ -98,5 +160,6 @@ def build_container(settings: Settings | None = None) -> Container:
 
 async def shutdown(container: Container) -> None:
     """Close what the container opened."""
+    await container.postmark_client().aclose()
     engine = container.engine()
     await engine.dispose()

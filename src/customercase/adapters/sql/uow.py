@@ -12,7 +12,9 @@ from customercase.adapters.sql.repositories import (
     SqlCommentRepository,
     SqlForumRepository,
     SqlIdeaRepository,
+    SqlInboundLog,
     SqlOutbox,
+    SqlParticipantRepository,
     SqlSessionRepository,
     SqlUserRepository,
     SqlVendorRepository,
@@ -23,7 +25,9 @@ from customercase.domain.ports import (
     CommentRepository,
     ForumRepository,
     IdeaRepository,
+    InboundLog,
     Outbox,
+    ParticipantRepository,
     SessionRepository,
     UserRepository,
     VendorRepository,
@@ -44,6 +48,8 @@ class SqlUnitOfWork:
     votes: VoteRepository
     watches: WatchRepository
     comments: CommentRepository
+    participants: ParticipantRepository
+    inbound: InboundLog
     outbox: Outbox
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
@@ -67,6 +73,8 @@ class SqlUnitOfWork:
         self.votes = SqlVoteRepository(conn, self._half_life)
         self.watches = SqlWatchRepository(conn)
         self.comments = SqlCommentRepository(conn, self._half_life)
+        self.participants = SqlParticipantRepository(conn)
+        self.inbound = SqlInboundLog(conn)
         self.outbox = SqlOutbox(conn)
         return self
 

@@ -12,11 +12,12 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ASGIApp
 
 from customercase.bootstrap import Container, shutdown
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import Clock, DevMailbox, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.users import User
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
+from customercase.entrypoints.http.mail import DevMailboxController
 from customercase.entrypoints.http.middleware import request_id_middleware
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS
 from customercase.entrypoints.http.schemas import Presenter
@@ -28,7 +29,8 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
-    presenter = Presenter(settings.base_url)
+    presenter = Presenter(settings.base_url, settings.inbound_address)
+    dev_mailbox = container.dev_mailbox()
     secure = settings.base_url.startswith("https://")
 
     def provide_uow() -> UnitOfWork:
@@ -42,6 +44,9 @@ def create_app(container: Container) -> Litestar:
 
     def provide_hasher() -> PasswordHasher:
         return container.hasher()
+
+    def provide_dev_mailbox() -> DevMailbox | None:
+        return dev_mailbox
 
     def provide_presenter() -> Presenter:
         return presenter
@@ -63,21 +68,25 @@ def create_app(container: Container) -> Litestar:
     def sync(fn: Any) -> Provide:
         return Provide(fn, sync_to_thread=False)
 
+    handlers: list[Any] = [
+        IdentityController,
+        VendorController,
+        ForumController,
+        ForumIdeasController,
+        IdeaController,
+        HealthController,
+        AvatarController,
+    ]
+    if dev_mailbox is not None:
+        handlers.append(DevMailboxController)
     return Litestar(
-        route_handlers=[
-            IdentityController,
-            VendorController,
-            ForumController,
-            ForumIdeasController,
-            IdeaController,
-            HealthController,
-            AvatarController,
-        ],
+        route_handlers=handlers,
         dependencies={
             "uow": sync(provide_uow),
             "clock": sync(provide_clock),
             "ids": sync(provide_ids),
             "hasher": sync(provide_hasher),
+            "dev_mailbox": sync(provide_dev_mailbox),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),
