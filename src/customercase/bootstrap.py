@@ -21,6 +21,7 @@ from customercase.adapters.sql.uow import SqlUnitOfWork
 from customercase.adapters.system import RandomIds, SystemClock
 from customercase.adapters.templates import JinjaEmailComposer
 from customercase.domain.mail import Addressing, Signer
+from customercase.domain.notifications import EMAIL_KINDS, NotificationKind
 from customercase.domain.ports import (
     Clock,
     DevMailbox,
@@ -31,6 +32,8 @@ from customercase.domain.ports import (
     UnitOfWork,
 )
 from customercase.domain.users import SessionPolicy
+from customercase.services.dispatch import Handler, RetryPolicy
+from customercase.services.notifications import EmailNotifications
 
 PREFIX = "CUSTOMERCASE_"
 DEFAULT_DATABASE = Path("var") / "customercase.sqlite3"
@@ -56,6 +59,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     postmark_server_token: str = ""
     postmark_api_url: str = "https://api.postmarkapp.com"
     postmark_timeout_seconds: float = 10.0
+    postmark_attempts: int = 4
+    postmark_first_wait_seconds: float = 0.5
     mail_from: str = "Customer Case <notifications@customercase.localhost>"
     inbound_address: str = ""
     postmark_inbound_username: str = ""
@@ -113,7 +118,13 @@ def pick_mailer(
 ) -> Mailer:
     """Postmark when a server token is set, else the local dev mailbox."""
     if settings.postmark_server_token:
-        return PostmarkMailer(postmark_client, settings.postmark_server_token, settings.mail_from)
+        return PostmarkMailer(
+            postmark_client,
+            settings.postmark_server_token,
+            settings.mail_from,
+            attempts=settings.postmark_attempts,
+            first_wait=settings.postmark_first_wait_seconds,
+        )
     return LocalMailbox(engine)
 
 
@@ -130,6 +141,16 @@ def build_addressing(settings: Settings) -> Addressing:
         host,
         Signer(hashlib.sha256(b"mail\x00" + settings.secret_key.encode()).digest()),
     )
+
+
+def build_handlers(
+    uow: UnitOfWork, mailer: Mailer, composer: EmailComposer, addressing: Addressing, ids: Ids
+) -> dict[NotificationKind, Handler]:
+    """The outbox dispatch table: which handler delivers which kind of notification."""
+    email = EmailNotifications(
+        uow=uow, mailer=mailer, composer=composer, addressing=addressing, ids=ids
+    )
+    return dict.fromkeys(EMAIL_KINDS, email)
 
 
 def build_engine(settings: Settings) -> AsyncEngine:
@@ -152,6 +173,9 @@ class Container(containers.DeclarativeContainer):
     dev_mailbox = providers.Singleton(pick_dev_mailbox, settings, mailer)
     composer: providers.Provider[EmailComposer] = providers.Singleton(JinjaEmailComposer)
     addressing = providers.Singleton(build_addressing, settings)
+    # A Factory: each dispatch loop gets handlers with a unit of work of its own.
+    handlers = providers.Factory(build_handlers, uow, mailer, composer, addressing, ids)
+    retry_policy = providers.Singleton(RetryPolicy)
 
 
 def build_container(settings: Settings | None = None) -> Container:

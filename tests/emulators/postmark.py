@@ -185,6 +185,7 @@ class PostmarkEmulator:
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
+            self._server.force_exit = True  # do not wait for clients' keep-alive connections
             self._thread.join(timeout=10)
             self._server = None
 

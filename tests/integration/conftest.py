@@ -15,13 +15,18 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.migrate import upgrade
-from customercase.bootstrap import Container, build_container, read_settings
+from customercase.adapters.sql.tables import outbox
+from customercase.bootstrap import Container, build_container, read_settings, shutdown
 from customercase.entrypoints.http.app import create_asgi
+from tests.emulators.postmark import SENDER as POSTMARK_SENDER
+from tests.emulators.postmark import TOKEN as POSTMARK_TOKEN
+from tests.emulators.postmark import PostmarkEmulator
 
 SERVER = os.environ.get("CUSTOMERCASE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -133,3 +138,57 @@ async def empty_database(
     admin = await _admin()
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
+
+
+# --- mail (issue 4) ---------------------------------------------------------------------------
+
+INBOUND_ADDRESS = "inbox@inbound.example.test"
+INBOUND_USER, INBOUND_PASSWORD = "postmark", "inbound-secret"
+
+
+@pytest.fixture
+async def postmark() -> AsyncIterator[PostmarkEmulator]:
+    """A Postmark emulator on loopback, over real HTTP."""
+    emulator = PostmarkEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+async def mail_container(
+    container: Container, postmark: PostmarkEmulator
+) -> AsyncIterator[Container]:
+    """The production container sending through the emulator, with the mailbox configured."""
+    settings = msgspec.structs.replace(
+        container.settings(),
+        postmark_server_token=POSTMARK_TOKEN,
+        postmark_api_url=postmark.url,
+        postmark_first_wait_seconds=0.01,
+        mail_from=POSTMARK_SENDER,
+        inbound_address=INBOUND_ADDRESS,
+        postmark_inbound_username=INBOUND_USER,
+        postmark_inbound_password=INBOUND_PASSWORD,
+        secret_key="test-secret-key",
+    )
+    mail = build_container(settings)
+    # Rows other tests left pending would be sent by this test's worker: set them aside.
+    async with mail.engine().begin() as conn:
+        await conn.execute(
+            outbox.update().where(outbox.c.state == "pending").values(state="set-aside")
+        )
+    yield mail
+    await shutdown(mail)
+
+
+@pytest.fixture
+async def mail_browser(mail_container: Container) -> AsyncIterator[Browser]:
+    """Like `browser`, on the app of `mail_container`."""
+    transport = httpx.ASGITransport(app=create_asgi(mail_container))
+    async with AsyncExitStack() as stack:
+
+        async def open_browser() -> httpx.AsyncClient:
+            client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
+            return await stack.enter_async_context(client)
+
+        yield open_browser

@@ -48,6 +48,9 @@ class Notification:
 # Payload keys that carry a secret to the recipient (a reset or verification token).
 SECRET_KEYS = frozenset({"token"})
 
+# Kinds delivered as email (today every kind; tracker jobs will be kinds of their own).
+EMAIL_KINDS = frozenset(NotificationKind)
+
 # Kinds whose row names no recipient: the worker fans it out to the idea's watchers, all but
 # the one who acted (DESIGN.md, Flows).
 FAN_OUT = frozenset({NotificationKind.NEW_COMMENT, NotificationKind.STATUS_CHANGED})

@@ -12,12 +12,17 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ASGIApp
 
 from customercase.bootstrap import Container, shutdown
+from customercase.domain.mail import Addressing
 from customercase.domain.ports import Clock, DevMailbox, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.users import User
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
-from customercase.entrypoints.http.mail import DevMailboxController
+from customercase.entrypoints.http.mail import (
+    DeliveriesController,
+    DevMailboxController,
+    StopWatchingController,
+)
 from customercase.entrypoints.http.middleware import request_id_middleware
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS
 from customercase.entrypoints.http.schemas import Presenter
@@ -48,6 +53,9 @@ def create_app(container: Container) -> Litestar:
     def provide_dev_mailbox() -> DevMailbox | None:
         return dev_mailbox
 
+    def provide_addressing() -> Addressing:
+        return container.addressing()
+
     def provide_presenter() -> Presenter:
         return presenter
 
@@ -76,6 +84,8 @@ def create_app(container: Container) -> Litestar:
         IdeaController,
         HealthController,
         AvatarController,
+        DeliveriesController,
+        StopWatchingController,
     ]
     if dev_mailbox is not None:
         handlers.append(DevMailboxController)
@@ -87,6 +97,7 @@ def create_app(container: Container) -> Litestar:
             "ids": sync(provide_ids),
             "hasher": sync(provide_hasher),
             "dev_mailbox": sync(provide_dev_mailbox),
+            "addressing": sync(provide_addressing),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),

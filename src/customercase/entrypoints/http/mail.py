@@ -1,15 +1,21 @@
-"""The local dev mailbox page: what `make run` would have emailed, readable in the browser."""
+"""Mail pages: the local dev mailbox, the signed stop-watching link, and deliveries for staff."""
 
 from __future__ import annotations
 
 from html import escape
+from typing import Annotated, Literal
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
 
-from customercase.domain.mail import StoredEmail
-from customercase.domain.ports import DevMailbox
+from customercase.domain.ids import ForumId, IdeaId, UserId
+from customercase.domain.mail import Addressing, DeliveryState, StoredEmail
+from customercase.domain.ports import DevMailbox, UnitOfWork
+from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.schemas import DeliveryPage, Presenter
+from customercase.services import notifications
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:60em}}td,th{{padding:.3em .6em;
@@ -67,3 +73,69 @@ class DevMailboxController(Controller):
         if stored is None:
             raise NotFoundException("No such message.")
         return _page(stored.email.subject, _message(stored))
+
+
+STOP_FORM = """<h1>Stop emails about this idea?</h1>
+<form method="post"><button type="submit">Stop emails</button></form>
+<p>You can watch it again from its page at any time.</p>"""
+STOPPED = "<h1>Done</h1><p>You will get no more emails about this idea.</p>"
+
+
+class StopWatchingController(Controller):
+    """The signed link in every email about an idea. The GET only asks: mail scanners follow
+    links, and must not unsubscribe anyone; the POST (also RFC 8058's one-click from the
+    List-Unsubscribe header) does it."""
+
+    path = "/mail/stop-watching/{idea_id:str}/{user_id:str}/{signature:str}"
+    include_in_schema = False
+
+    @get("/", cache=False)
+    async def ask(
+        self, idea_id: str, user_id: str, signature: str, addressing: Injected[Addressing]
+    ) -> Response[str]:
+        """A page with one button that stops the emails."""
+        if not addressing.signer.verify(signature, "unwatch", idea_id, user_id):
+            raise NotFoundException("This link is not valid.")
+        return _page("Stop emails", STOP_FORM)
+
+    @post("/", status_code=200)
+    async def stop(
+        self,
+        idea_id: str,
+        user_id: str,
+        signature: str,
+        uow: Injected[UnitOfWork],
+        addressing: Injected[Addressing],
+    ) -> Response[str]:
+        """Stop the emails about the idea; the choice sticks."""
+        await notifications.stop_watching_by_link(
+            IdeaId(idea_id), UserId(user_id), signature, uow=uow, addressing=addressing
+        )
+        return _page("Stopped", STOPPED)
+
+
+class DeliveriesController(Controller):
+    path = "/api/v1/forums/{forum_id:str}/deliveries"
+    tags = ["forums"]
+
+    @get("/", cache=False)
+    async def list_deliveries(
+        self,
+        forum_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        present: Presenter,
+        delivery_state: Annotated[
+            Literal["pending", "sent", "failed", "skipped"] | None, Parameter(query="state")
+        ] = None,
+        limit: Annotated[int, Parameter(description="Items, 1 to 100.")] = 50,
+    ) -> DeliveryPage:
+        """What became of the forum's notification emails, newest first (staff only)."""
+        records = await notifications.list_deliveries(
+            ForumId(forum_id),
+            user.id if user else None,
+            DeliveryState(delivery_state) if delivery_state else None,
+            limit,
+            uow=uow,
+        )
+        return present.deliveries(records)
