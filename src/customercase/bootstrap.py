@@ -70,6 +70,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     worker_in_process: bool = False
     worker_batch_size: int = 100
     worker_poll_seconds: float = 1.0
+    worker_lease_seconds: float = 300.0
 
     @property
     def base_url(self) -> str:
@@ -153,6 +154,10 @@ def build_handlers(
     return dict.fromkeys(EMAIL_KINDS, email)
 
 
+def build_retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(lease_seconds=settings.worker_lease_seconds)
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
@@ -175,7 +180,7 @@ class Container(containers.DeclarativeContainer):
     addressing = providers.Singleton(build_addressing, settings)
     # A Factory: each dispatch loop gets handlers with a unit of work of its own.
     handlers = providers.Factory(build_handlers, uow, mailer, composer, addressing, ids)
-    retry_policy = providers.Singleton(RetryPolicy)
+    retry_policy = providers.Singleton(build_retry_policy, settings)
 
 
 def build_container(settings: Settings | None = None) -> Container:

@@ -27,6 +27,7 @@ from customercase.entrypoints.http.middleware import request_id_middleware
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
+from customercase.entrypoints.worker import InProcessWorker
 from customercase.services.identity import authenticate
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -70,7 +71,15 @@ def create_app(container: Container) -> Litestar:
             token, uow=container.uow(), clock=container.clock(), policy=settings.session_policy
         )
 
+    worker = InProcessWorker(container) if settings.worker_in_process else None
+
+    async def on_startup() -> None:
+        if worker is not None:
+            await worker.start()
+
     async def on_shutdown() -> None:
+        if worker is not None:
+            await worker.stop()
         await shutdown(container)
 
     def sync(fn: Any) -> Provide:
@@ -107,6 +116,7 @@ def create_app(container: Container) -> Litestar:
             title="Customer Case", version="1", path="/schema", render_plugins=[JsonRenderPlugin()]
         ),
         request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         response_cache_config=ResponseCacheConfig(),
         debug=False,
