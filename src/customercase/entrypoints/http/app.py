@@ -24,6 +24,7 @@ from customercase.entrypoints.http.mail import (
     StopWatchingController,
 )
 from customercase.entrypoints.http.middleware import request_id_middleware
+from customercase.entrypoints.http.participants import ParticipantController
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
@@ -95,6 +96,7 @@ def create_app(container: Container) -> Litestar:
         AvatarController,
         DeliveriesController,
         StopWatchingController,
+        ParticipantController,
     ]
     if dev_mailbox is not None:
         handlers.append(DevMailboxController)

@@ -153,6 +153,10 @@ class CommentPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class ParticipantCreate(msgspec.Struct):
+    email: Short
+
+
 class Delivery(msgspec.Struct):
     """One notification email as staff see it (the recipient's email included)."""
 
