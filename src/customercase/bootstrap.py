@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -12,20 +14,30 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customercase.adapters.jira.tracker import DescriptionCache, JiraIssueTrackers
+from customercase.adapters.local.mailbox import LocalMailbox
 from customercase.adapters.passwords import Argon2PasswordHasher
+from customercase.adapters.postmark.mailer import PostmarkMailer
 from customercase.adapters.secrets import FernetSecretBox
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.uow import SqlUnitOfWork
 from customercase.adapters.system import RandomIds, SystemClock
+from customercase.adapters.templates import JinjaEmailComposer
+from customercase.domain.mail import Addressing, Signer
+from customercase.domain.notifications import EMAIL_KINDS, NotificationKind
 from customercase.domain.ports import (
     Clock,
+    DevMailbox,
+    EmailComposer,
     Ids,
     IssueTrackers,
+    Mailer,
     PasswordHasher,
     SecretBox,
     UnitOfWork,
 )
 from customercase.domain.users import SessionPolicy
+from customercase.services.dispatch import Handler, RetryPolicy
+from customercase.services.notifications import EmailNotifications
 
 PREFIX = "CUSTOMERCASE_"
 DEFAULT_DATABASE = Path("var") / "customercase.sqlite3"
@@ -51,6 +63,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     jira_webhook_secret: str = ""
     jira_timeout_seconds: float = 10.0
     jira_description_ttl_seconds: float = 60.0
+    postmark_server_token: str = ""
+    postmark_api_url: str = "https://api.postmarkapp.com"
+    postmark_timeout_seconds: float = 10.0
+    postmark_attempts: int = 4
+    postmark_first_wait_seconds: float = 0.5
+    mail_from: str = "Customer Case <notifications@customercase.localhost>"
+    inbound_address: str = ""
+    postmark_inbound_username: str = ""
+    postmark_inbound_password: str = ""
+    inbound_max_bytes: int = 5 * 1024 * 1024
+    # `customercase run` sets this: the outbox worker runs inside the web process.
+    worker_in_process: bool = False
+    worker_batch_size: int = 100
+    worker_poll_seconds: float = 1.0
+    worker_lease_seconds: float = 300.0
 
     @property
     def base_url(self) -> str:
@@ -104,6 +131,56 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=httpx.Timeout(settings.jira_timeout_seconds))
 
 
+def build_postmark_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=settings.postmark_api_url, timeout=settings.postmark_timeout_seconds
+    )
+
+
+def pick_mailer(
+    settings: Settings, engine: AsyncEngine, postmark_client: httpx.AsyncClient
+) -> Mailer:
+    """Postmark when a server token is set, else the local dev mailbox."""
+    if settings.postmark_server_token:
+        return PostmarkMailer(
+            postmark_client,
+            settings.postmark_server_token,
+            settings.mail_from,
+            attempts=settings.postmark_attempts,
+            first_wait=settings.postmark_first_wait_seconds,
+        )
+    return LocalMailbox(engine)
+
+
+def pick_dev_mailbox(settings: Settings, mailer: Mailer) -> DevMailbox | None:
+    """The mailbox /dev/mailbox shows: only the local one, and only on a local run."""
+    return mailer if settings.is_local and isinstance(mailer, LocalMailbox) else None
+
+
+def build_addressing(settings: Settings) -> Addressing:
+    host = urlsplit(settings.base_url).hostname or "localhost"
+    return Addressing(
+        settings.base_url,
+        settings.inbound_address,
+        host,
+        Signer(hashlib.sha256(b"mail\x00" + settings.secret_key.encode()).digest()),
+    )
+
+
+def build_handlers(
+    uow: UnitOfWork, mailer: Mailer, composer: EmailComposer, addressing: Addressing, ids: Ids
+) -> dict[NotificationKind, Handler]:
+    """The outbox dispatch table: which handler delivers which kind of notification."""
+    email = EmailNotifications(
+        uow=uow, mailer=mailer, composer=composer, addressing=addressing, ids=ids
+    )
+    return dict.fromkeys(EMAIL_KINDS, email)
+
+
+def build_retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(lease_seconds=settings.worker_lease_seconds)
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
@@ -122,6 +199,14 @@ class Container(containers.DeclarativeContainer):
     http_client = providers.Singleton(build_http_client, settings)
     trackers = providers.Singleton(pick_trackers, http_client, settings)
     secrets = providers.Singleton(pick_secret_box, settings)
+    postmark_client = providers.Singleton(build_postmark_client, settings)
+    mailer = providers.Singleton(pick_mailer, settings, engine, postmark_client)
+    dev_mailbox = providers.Singleton(pick_dev_mailbox, settings, mailer)
+    composer: providers.Provider[EmailComposer] = providers.Singleton(JinjaEmailComposer)
+    addressing = providers.Singleton(build_addressing, settings)
+    # A Factory: each dispatch loop gets handlers with a unit of work of its own.
+    handlers = providers.Factory(build_handlers, uow, mailer, composer, addressing, ids)
+    retry_policy = providers.Singleton(build_retry_policy, settings)
 
 
 def build_container(settings: Settings | None = None) -> Container:
@@ -130,6 +215,7 @@ def build_container(settings: Settings | None = None) -> Container:
 
 async def shutdown(container: Container) -> None:
     """Close what the container opened."""
+    await container.postmark_client().aclose()
     engine = container.engine()
     await engine.dispose()
     await container.http_client().aclose()

@@ -11,7 +11,7 @@ import os
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,14 +21,19 @@ import httpx
 import msgspec
 import pytest
 from dependency_injector import providers
+from litestar.types import ASGIApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customercase.adapters.jira.tracker import JiraIssueTrackers, RetryPolicy
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.migrate import upgrade
-from customercase.bootstrap import Container, build_container, read_settings
+from customercase.adapters.sql.tables import outbox
+from customercase.bootstrap import Container, build_container, read_settings, shutdown
 from customercase.entrypoints.http.app import create_asgi
 from tests.emulators.jira import JiraEmulator
+from tests.emulators.postmark import SENDER as POSTMARK_SENDER
+from tests.emulators.postmark import TOKEN as POSTMARK_TOKEN
+from tests.emulators.postmark import PostmarkEmulator
 from tests.emulators.serve import Served
 
 SERVER = os.environ.get("CUSTOMERCASE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -115,16 +120,16 @@ def csrf_header_from_cookie(
     return hook
 
 
-@pytest.fixture
-async def browser(container: Container) -> AsyncIterator[Browser]:
+@asynccontextmanager
+async def browsers_of(app: ASGIApp) -> AsyncIterator[Browser]:
     """Opens clients of one app, each with its own cookie jar and address, like separate browsers.
 
     Each opens the site first and then sends the CSRF cookie back in the x-csrftoken header,
-    as the pages' script does.
-    The app runs on the test's own event loop (httpx's ASGI transport), so the database
-    connections it opens belong to that loop too.
+    as the pages' script does. The app runs on the test's own event loop (httpx's ASGI
+    transport), so the database connections it opens belong to that loop too. Each browser
+    gets an address of its own (an ASGI scope value, no traffic), so per-address rate limits
+    see people, not the test.
     """
-    app = create_asgi(container)
     async with AsyncExitStack() as stack:
 
         async def open_browser() -> httpx.AsyncClient:
@@ -136,6 +141,13 @@ async def browser(container: Container) -> AsyncIterator[Browser]:
             await client.get("/healthz")  # opening the site hands out the CSRF cookie
             return client
 
+        yield open_browser
+
+
+@pytest.fixture
+async def browser(container: Container) -> AsyncIterator[Browser]:
+    """Separate browsers on the app of `container`."""
+    async with browsers_of(create_asgi(container)) as open_browser:
         yield open_browser
 
 
@@ -196,16 +208,53 @@ async def jira_world(container: Container, jira_emulator: JiraEmulator) -> Async
             settings=settings,
             trackers=providers.Object(JiraIssueTrackers(client, fast)),
         ):
-            transport = httpx.ASGITransport(app=create_asgi(container))
-            async with AsyncExitStack() as stack:
-
-                async def open_browser() -> httpx.AsyncClient:
-                    browser = httpx.AsyncClient(
-                        transport=transport, base_url="http://testserver.local"
-                    )
-                    browser.event_hooks["request"].append(csrf_header_from_cookie(browser))
-                    await stack.enter_async_context(browser)
-                    await browser.get("/healthz")
-                    return browser
-
+            async with browsers_of(create_asgi(container)) as open_browser:
                 yield JiraWorld(container, jira_emulator, open_browser)
+
+
+# --- mail (issue 4) ---------------------------------------------------------------------------
+
+INBOUND_ADDRESS = "inbox@inbound.example.test"
+INBOUND_USER, INBOUND_PASSWORD = "postmark", "inbound-secret"
+
+
+@pytest.fixture
+async def postmark() -> AsyncIterator[PostmarkEmulator]:
+    """A Postmark emulator on loopback, over real HTTP."""
+    emulator = PostmarkEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+async def mail_container(
+    container: Container, postmark: PostmarkEmulator
+) -> AsyncIterator[Container]:
+    """The production container sending through the emulator, with the mailbox configured."""
+    settings = msgspec.structs.replace(
+        container.settings(),
+        postmark_server_token=POSTMARK_TOKEN,
+        postmark_api_url=postmark.url,
+        postmark_first_wait_seconds=0.01,
+        mail_from=POSTMARK_SENDER,
+        inbound_address=INBOUND_ADDRESS,
+        postmark_inbound_username=INBOUND_USER,
+        postmark_inbound_password=INBOUND_PASSWORD,
+        secret_key="test-secret-key",
+    )
+    mail = build_container(settings)
+    # Rows other tests left pending would be sent by this test's worker: set them aside.
+    async with mail.engine().begin() as conn:
+        await conn.execute(
+            outbox.update().where(outbox.c.state == "pending").values(state="set-aside")
+        )
+    yield mail
+    await shutdown(mail)
+
+
+@pytest.fixture
+async def mail_browser(mail_container: Container) -> AsyncIterator[Browser]:
+    """Like `browser`, on the app of `mail_container`."""
+    async with browsers_of(create_asgi(mail_container)) as open_browser:
+        yield open_browser

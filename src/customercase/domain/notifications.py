@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from customercase.domain.ids import IdeaId, UserId
+from customercase.domain.mail import DeliveryState
 
 
 class NotificationKind(enum.StrEnum):
@@ -42,3 +43,53 @@ class Notification:
     idea_id: IdeaId | None = None
     actor_id: UserId | None = None
     payload: dict[str, str] = field(default_factory=dict)
+
+    def without_secrets(self) -> dict[str, str]:
+        """The payload as it may stay stored once the message is out: no tokens."""
+        return {k: v for k, v in self.payload.items() if k not in SECRET_KEYS}
+
+
+# Payload keys that carry a secret to the recipient (a reset or verification token).
+SECRET_KEYS = frozenset({"token"})
+
+# Kinds delivered as email (today every kind; tracker jobs will be kinds of their own).
+EMAIL_KINDS = frozenset(NotificationKind)
+
+# Kinds whose row names no recipient: the worker fans it out to the idea's watchers, all but
+# the one who acted (DESIGN.md, Flows).
+FAN_OUT = frozenset({NotificationKind.NEW_COMMENT, NotificationKind.STATUS_CHANGED})
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A notification a worker took to deliver, and how many tries that makes."""
+
+    notification: Notification
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a worker learnt delivering one notification; `children` replace a fanned-out row."""
+
+    notification: Notification
+    state: DeliveryState
+    error: str = ""
+    retry_after: float | None = None
+    children: tuple[Notification, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One notification as staff see it: to whom, about what, and what became of it."""
+
+    id: str
+    kind: str
+    recipient_id: UserId | None
+    recipient_email: str | None
+    idea_id: IdeaId | None
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    done_at: datetime | None

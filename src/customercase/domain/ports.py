@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
-from customercase.domain.notifications import Notification
+from customercase.domain.mail import (
+    DeliveryResult,
+    DeliveryState,
+    OutgoingEmail,
+    Rendered,
+    StoredEmail,
+)
+from customercase.domain.notifications import Claim, DeliveryRecord, Notification
 from customercase.domain.privacy import PersonalData
 from customercase.domain.tracker import (
     IssuePage,
@@ -224,6 +232,10 @@ class ForumRepository(Protocol):
         """Whether the normalised email was invited to the forum."""
         ...
 
+    async def by_mailbox_hash(self, mailbox_hash: str) -> Forum | None:
+        """The forum whose inbound mailbox hash this is, or None."""
+        ...
+
 
 class IdeaRepository(Protocol):
     async def add(self, idea: Idea) -> None:
@@ -270,6 +282,14 @@ class WatchRepository(Protocol):
         """The ideas the user watches, newest first."""
         ...
 
+    async def watchers(self, idea_id: IdeaId) -> list[UserId]:
+        """Everyone who watches the idea now."""
+        ...
+
+    async def is_watching(self, idea_id: IdeaId, user_id: UserId) -> bool:
+        """Whether the user watches the idea now."""
+        ...
+
 
 class CommentRepository(Protocol):
     async def add(self, comment: Comment, at: datetime) -> None:
@@ -278,6 +298,22 @@ class CommentRepository(Protocol):
 
     async def list(self, idea_id: IdeaId, limit: int, after: str | None) -> Page[CommentView]:
         """One page of the idea's comments, oldest first; raise InvalidField for a bad cursor."""
+        ...
+
+    async def get(self, comment_id: CommentId) -> Comment | None:
+        """The comment with this id, or None."""
+        ...
+
+
+class ParticipantRepository(Protocol):
+    async def add(self, idea_id: IdeaId, user_id: UserId, added_by: UserId, at: datetime) -> bool:
+        """Record that staff added the user to the idea; False if they were there already."""
+        ...
+
+
+class InboundLog(Protocol):
+    async def first_sighting(self, message_id: str, at: datetime) -> bool:
+        """Remember an inbound message id; False when it was seen before (a repeat delivery)."""
         ...
 
 
@@ -297,6 +333,27 @@ class RateLimitRepository(Protocol):
 class Outbox(Protocol):
     async def add(self, notification: Notification) -> None:
         """Queue the notification, in the caller's transaction, for the worker to deliver."""
+        ...
+
+    async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        """Take up to `limit` due pending rows, hiding them from other workers until the lease
+        ends (a worker that dies mid-batch so loses nothing); counts the attempt."""
+        ...
+
+    async def finish(
+        self, notification: Notification, state: DeliveryState, at: datetime, error: str = ""
+    ) -> None:
+        """Close a row as sent, skipped or failed, erasing the payload's secrets."""
+        ...
+
+    async def retry_at(self, notification_id: str, due_at: datetime, error: str) -> None:
+        """Leave the row pending, due again at `due_at`, with the error that postponed it."""
+        ...
+
+    async def deliveries(
+        self, forum_id: ForumId, state: DeliveryState | None, limit: int
+    ) -> list[DeliveryRecord]:
+        """The forum's latest notification rows (one per recipient), newest first."""
         ...
 
 
@@ -373,6 +430,8 @@ class UnitOfWork(Protocol):
     votes: VoteRepository
     watches: WatchRepository
     comments: CommentRepository
+    participants: ParticipantRepository
+    inbound: InboundLog
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository
@@ -397,4 +456,26 @@ class UnitOfWork(Protocol):
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""
+        ...
+
+
+class Mailer(Protocol):
+    async def send_batch(self, emails: Sequence[OutgoingEmail]) -> list[DeliveryResult]:
+        """Send each email; one result per email, in order; failures are results, not raises."""
+        ...
+
+
+class DevMailbox(Protocol):
+    async def recent(self, limit: int) -> list[StoredEmail]:
+        """The latest mail the local mailbox kept, newest first."""
+        ...
+
+    async def get(self, email_id: str) -> StoredEmail | None:
+        """One kept message, or None."""
+        ...
+
+
+class EmailComposer(Protocol):
+    def compose(self, kind: str, values: Mapping[str, str]) -> Rendered:
+        """Subject, text and HTML of one kind of email; values are escaped in the HTML."""
         ...

@@ -1,4 +1,4 @@
-"""The `customercase` command: serve, migrate, seed-demo, and run (all three, for local use)."""
+"""The `customercase` command: serve, worker, migrate, seed-demo, and run (for local use)."""
 
 from __future__ import annotations
 
@@ -158,13 +158,34 @@ def sync(forum: str | None, once: bool, interval: float) -> None:
 
 
 @main.command()
+@click.option("--concurrency", default=1, show_default=True, help="Dispatch loops at once.")
+@click.option("--once", is_flag=True, help="Dispatch what is due now, then exit.")
+def worker(concurrency: int, once: bool) -> None:
+    """Deliver the outbox (emails, jobs); stops cleanly on SIGTERM or SIGINT."""
+    from customercase.entrypoints.worker import dispatch_once, run_workers
+
+    async def work(container: Container) -> None:
+        if not once:
+            await run_workers(container, concurrency)
+            return
+        while (report := await dispatch_once(container)).claimed:
+            click.echo(
+                f"claimed {report.claimed}: sent {report.sent}, retried {report.retried}, "
+                f"failed {report.failed}, skipped {report.skipped}"
+            )
+
+    _with_container(work)
+
+
+@main.command()
 @click.option("--host", default=None)
 @click.option("--port", default=None, type=int)
 @click.pass_context
 def run(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Local all-in-one: migrate, seed the demo when empty, serve."""
+    """Local all-in-one: migrate, seed the demo when empty, serve with the worker in-process."""
     import os
 
+    os.environ.setdefault("CUSTOMERCASE_WORKER_IN_PROCESS", "true")
     if host:
         os.environ["CUSTOMERCASE_HOST"] = host
     if port:

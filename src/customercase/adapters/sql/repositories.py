@@ -26,7 +26,13 @@ from customercase.domain.ideas import (
     Status,
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
-from customercase.domain.notifications import Notification
+from customercase.domain.mail import DeliveryState
+from customercase.domain.notifications import (
+    Claim,
+    DeliveryRecord,
+    Notification,
+    NotificationKind,
+)
 from customercase.domain.privacy import (
     DELETED_NAME,
     PersonalData,
@@ -345,6 +351,14 @@ class SqlForumRepository:
         )
         return found is not None
 
+    async def by_mailbox_hash(self, mailbox_hash: str) -> Forum | None:
+        row = (
+            await self._conn.execute(
+                t.forums.select().where(t.forums.c.mailbox_hash == mailbox_hash)
+            )
+        ).first()
+        return _forum(row) if row else None
+
 
 def _idea(row: sa.Row[Any]) -> Idea:
     return Idea(
@@ -568,6 +582,34 @@ class SqlWatchRepository:
         ).all()
         return [_idea(r) for r in rows]
 
+    async def watchers(self, idea_id: IdeaId) -> list[UserId]:
+        found = await self._conn.scalars(
+            sa.select(t.watches.c.user_id)
+            .where(t.watches.c.idea_id == idea_id, t.watches.c.watching.is_(True))
+            .order_by(t.watches.c.user_id)
+        )
+        return [UserId(u) for u in found]
+
+    async def is_watching(self, idea_id: IdeaId, user_id: UserId) -> bool:
+        watching = await self._conn.scalar(
+            sa.select(t.watches.c.watching).where(
+                t.watches.c.idea_id == idea_id, t.watches.c.user_id == user_id
+            )
+        )
+        return bool(watching)
+
+
+def _comment(row: sa.Row[Any]) -> Comment:
+    return Comment(
+        CommentId(row.id),
+        IdeaId(row.idea_id),
+        UserId(row.author_id),
+        row.body,
+        CommentSource(row.source),
+        row.created_at,
+        row.tracker_comment_id,
+    )
+
 
 class SqlCommentRepository:
     def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:
@@ -610,18 +652,7 @@ class SqlCommentRepository:
             )
         rows = (await self._conn.execute(stmt.order_by(c.created_at, c.id).limit(limit + 1))).all()
         items = [
-            CommentView(
-                Comment(
-                    CommentId(r.id),
-                    IdeaId(r.idea_id),
-                    UserId(r.author_id),
-                    r.body,
-                    CommentSource(r.source),
-                    r.created_at,
-                    r.tracker_comment_id,
-                ),
-                Author(UserId(r.author_id), r.author_name),
-            )
+            CommentView(_comment(r), Author(UserId(r.author_id), r.author_name))
             for r in rows[:limit]
         ]
         next_cursor = None
@@ -629,6 +660,50 @@ class SqlCommentRepository:
             last = items[-1].comment
             next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
         return Page(items, next_cursor)
+
+    async def get(self, comment_id: CommentId) -> Comment | None:
+        row = (
+            await self._conn.execute(t.comments.select().where(t.comments.c.id == comment_id))
+        ).first()
+        return _comment(row) if row else None
+
+
+class SqlParticipantRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, idea_id: IdeaId, user_id: UserId, added_by: UserId, at: datetime) -> bool:
+        inserted = await self._conn.execute(
+            _insert_ignoring_duplicates(self._conn, t.participants).values(
+                idea_id=idea_id, user_id=user_id, added_by=added_by, created_at=at
+            )
+        )
+        return inserted.rowcount == 1
+
+
+class SqlInboundLog:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def first_sighting(self, message_id: str, at: datetime) -> bool:
+        inserted = await self._conn.execute(
+            _insert_ignoring_duplicates(self._conn, t.inbound_messages).values(
+                message_id=message_id, received_at=at
+            )
+        )
+        return inserted.rowcount == 1
+
+
+def _notification(row: sa.Row[Any]) -> Notification:
+    return Notification(
+        id=row.id,
+        kind=NotificationKind(row.kind),
+        created_at=row.created_at,
+        recipient_id=UserId(row.recipient_id) if row.recipient_id else None,
+        idea_id=IdeaId(row.idea_id) if row.idea_id else None,
+        actor_id=UserId(row.actor_id) if row.actor_id else None,
+        payload={str(k): str(v) for k, v in (row.payload or {}).items()},
+    )
 
 
 class SqlOutbox:
@@ -650,6 +725,81 @@ class SqlOutbox:
                 created_at=notification.created_at,
             )
         )
+
+    async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        o = t.outbox.c
+        # One statement: on PostgreSQL the sub-select skips rows another worker holds; on
+        # SQLite the single writer serialises it. Either way a row goes to one worker per lease.
+        due = (
+            sa.select(o.id)
+            .where(o.state == DeliveryState.PENDING.value, o.due_at <= now)
+            .order_by(o.due_at, o.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claimed = await self._conn.execute(
+            t.outbox.update()
+            .where(o.id.in_(due.scalar_subquery()))
+            .values(due_at=lease_until, attempts=o.attempts + 1)
+            .returning(*t.outbox.c)
+        )
+        rows = sorted(claimed.all(), key=lambda r: (r.created_at, r.id))
+        return [Claim(_notification(r), r.attempts) for r in rows]
+
+    async def finish(
+        self, notification: Notification, state: DeliveryState, at: datetime, error: str = ""
+    ) -> None:
+        await self._conn.execute(
+            t.outbox.update()
+            .where(t.outbox.c.id == notification.id)
+            .values(
+                state=state.value,
+                done_at=at,
+                last_error=error or None,
+                payload=notification.without_secrets(),
+            )
+        )
+
+    async def retry_at(self, notification_id: str, due_at: datetime, error: str) -> None:
+        await self._conn.execute(
+            t.outbox.update()
+            .where(
+                t.outbox.c.id == notification_id,
+                t.outbox.c.state == DeliveryState.PENDING.value,
+            )
+            .values(due_at=due_at, last_error=error)
+        )
+
+    async def deliveries(
+        self, forum_id: ForumId, state: DeliveryState | None, limit: int
+    ) -> list[DeliveryRecord]:
+        o = t.outbox.c
+        stmt = (
+            sa.select(t.outbox, t.users.c.email.label("recipient_email"))
+            .join(t.ideas, t.ideas.c.id == o.idea_id)
+            .outerjoin(t.users, t.users.c.id == o.recipient_id)
+            .where(t.ideas.c.forum_id == forum_id, o.recipient_id.is_not(None))
+            .order_by(o.created_at.desc(), o.id.desc())
+            .limit(limit)
+        )
+        if state is not None:
+            stmt = stmt.where(o.state == state.value)
+        rows = (await self._conn.execute(stmt)).all()
+        return [
+            DeliveryRecord(
+                id=r.id,
+                kind=r.kind,
+                recipient_id=UserId(r.recipient_id),
+                recipient_email=r.recipient_email,
+                idea_id=IdeaId(r.idea_id),
+                state=r.state,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                created_at=r.created_at,
+                done_at=r.done_at,
+            )
+            for r in rows
+        ]
 
 
 class SqlRateLimitRepository:

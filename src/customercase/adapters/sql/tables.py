@@ -180,6 +180,35 @@ outbox = sa.Table(
     sa.Column("done_at", UtcDateTime),
     sa.Column("last_error", sa.Text),
     sa.Index("ix_outbox_due", "state", "due_at"),
+    sa.Index("ix_outbox_idea", "idea_id", "created_at"),
+)
+
+participants = sa.Table(
+    "participants",
+    metadata,
+    sa.Column("idea_id", ID, sa.ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    sa.Column("added_by", ID, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Postmark's MessageID of every inbound message stored or refused, so a repeat does nothing.
+inbound_messages = sa.Table(
+    "inbound_messages",
+    metadata,
+    sa.Column("message_id", sa.String(128), primary_key=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+)
+
+# The local dev mailbox (adapters/local): mail `make run` would have sent, kept to be read.
+dev_mailbox = sa.Table(
+    "dev_mailbox",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("message", sa.JSON, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=False, index=True),
 )
 
 rate_limits = sa.Table(

@@ -12,7 +12,9 @@ from customercase.adapters.sql.repositories import (
     SqlCommentRepository,
     SqlForumRepository,
     SqlIdeaRepository,
+    SqlInboundLog,
     SqlOutbox,
+    SqlParticipantRepository,
     SqlRateLimitRepository,
     SqlSessionRepository,
     SqlTokenRepository,
@@ -26,7 +28,9 @@ from customercase.domain.ports import (
     CommentRepository,
     ForumRepository,
     IdeaRepository,
+    InboundLog,
     Outbox,
+    ParticipantRepository,
     RateLimitRepository,
     SessionRepository,
     TokenRepository,
@@ -50,6 +54,8 @@ class SqlUnitOfWork:
     votes: VoteRepository
     watches: WatchRepository
     comments: CommentRepository
+    participants: ParticipantRepository
+    inbound: InboundLog
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository
@@ -76,6 +82,8 @@ class SqlUnitOfWork:
         self.votes = SqlVoteRepository(conn, self._half_life)
         self.watches = SqlWatchRepository(conn)
         self.comments = SqlCommentRepository(conn, self._half_life)
+        self.participants = SqlParticipantRepository(conn)
+        self.inbound = SqlInboundLog(conn)
         self.outbox = SqlOutbox(conn)
         self.rate_limits = SqlRateLimitRepository(conn)
         self.tokens = SqlTokenRepository(conn)

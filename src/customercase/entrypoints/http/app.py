@@ -11,8 +11,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp
 
 from customercase.bootstrap import Container, shutdown
+from customercase.domain.mail import Addressing
 from customercase.domain.ports import (
     Clock,
+    DevMailbox,
     Ids,
     IssueTrackers,
     PasswordHasher,
@@ -23,15 +25,22 @@ from customercase.domain.users import User
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
+from customercase.entrypoints.http.mail import (
+    DeliveriesController,
+    DevMailboxController,
+    StopWatchingController,
+)
 from customercase.entrypoints.http.middleware import (
     csrf_config,
     csrf_cookie_middleware,
     request_id_middleware,
 )
+from customercase.entrypoints.http.participants import ParticipantController
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS, ProblemsDocumented
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
 from customercase.entrypoints.http.webhooks import WebhookController
+from customercase.entrypoints.worker import InProcessWorker
 from customercase.services.identity import authenticate
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -39,7 +48,8 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
-    presenter = Presenter(settings.base_url)
+    presenter = Presenter(settings.base_url, settings.inbound_address)
+    dev_mailbox = container.dev_mailbox()
     secure = settings.base_url.startswith("https://")
 
     def provide_uow() -> UnitOfWork:
@@ -63,6 +73,12 @@ def create_app(container: Container) -> Litestar:
     def provide_jira_webhook_secret() -> str:
         return settings.jira_webhook_secret
 
+    def provide_dev_mailbox() -> DevMailbox | None:
+        return dev_mailbox
+
+    def provide_addressing() -> Addressing:
+        return container.addressing()
+
     def provide_presenter() -> Presenter:
         return presenter
 
@@ -77,23 +93,37 @@ def create_app(container: Container) -> Litestar:
             token, uow=container.uow(), clock=container.clock(), policy=settings.session_policy
         )
 
+    worker = InProcessWorker(container) if settings.worker_in_process else None
+
+    async def on_startup() -> None:
+        if worker is not None:
+            await worker.start()
+
     async def on_shutdown() -> None:
+        if worker is not None:
+            await worker.stop()
         await shutdown(container)
 
     def sync(fn: Any) -> Provide:
         return Provide(fn, sync_to_thread=False)
 
+    handlers: list[Any] = [
+        IdentityController,
+        VendorController,
+        ForumController,
+        ForumIdeasController,
+        IdeaController,
+        HealthController,
+        AvatarController,
+        DeliveriesController,
+        StopWatchingController,
+        ParticipantController,
+        WebhookController,
+    ]
+    if dev_mailbox is not None:
+        handlers.append(DevMailboxController)
     return Litestar(
-        route_handlers=[
-            IdentityController,
-            VendorController,
-            ForumController,
-            ForumIdeasController,
-            IdeaController,
-            HealthController,
-            AvatarController,
-            WebhookController,
-        ],
+        route_handlers=handlers,
         dependencies={
             "uow": sync(provide_uow),
             "clock": sync(provide_clock),
@@ -102,6 +132,8 @@ def create_app(container: Container) -> Litestar:
             "trackers": sync(provide_trackers),
             "secrets": sync(provide_secrets),
             "jira_webhook_secret": sync(provide_jira_webhook_secret),
+            "dev_mailbox": sync(provide_dev_mailbox),
+            "addressing": sync(provide_addressing),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),
@@ -115,6 +147,7 @@ def create_app(container: Container) -> Litestar:
         ),
         csrf_config=csrf_config(settings.secret_key, secure=secure),
         request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         response_cache_config=ResponseCacheConfig(),
         debug=False,

@@ -9,6 +9,7 @@ import msgspec
 
 from customercase.domain.ideas import CommentView, IdeaView, Page
 from customercase.domain.ideas import Idea as DomainIdea
+from customercase.domain.notifications import DeliveryRecord
 from customercase.domain.privacy import PersonalData
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum as DomainForum
@@ -235,6 +236,29 @@ class CommentPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class ParticipantCreate(msgspec.Struct):
+    email: Short
+
+
+class Delivery(msgspec.Struct):
+    """One notification email as staff see it (the recipient's email included)."""
+
+    id: str
+    kind: str
+    recipient_id: str | None
+    recipient_email: str | None
+    idea_id: str | None
+    state: Literal["pending", "sent", "failed", "skipped"]
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    done_at: datetime | None
+
+
+class DeliveryPage(msgspec.Struct):
+    items: list[Delivery]
+
+
 class Health(msgspec.Struct):
     status: str
 
@@ -352,3 +376,22 @@ class Presenter:
 
     def comment_page(self, page: Page[CommentView]) -> CommentPage:
         return CommentPage([self.comment(v) for v in page.items], page.next_cursor)
+
+    def deliveries(self, records: list[DeliveryRecord]) -> DeliveryPage:
+        return DeliveryPage(
+            [
+                Delivery(
+                    r.id,
+                    r.kind,
+                    r.recipient_id,
+                    r.recipient_email,
+                    r.idea_id,
+                    r.state,  # type: ignore[arg-type]
+                    r.attempts,
+                    r.last_error,
+                    r.created_at,
+                    r.done_at,
+                )
+                for r in records
+            ]
+        )
