@@ -581,3 +581,75 @@ async def test_the_only_admin_of_a_vendor_cannot_delete_the_account(browser: Bro
     still = await admin.get("/api/v1/me")
 
     assert refused.status_code == 409 and still.status_code == 200
+
+
+async def _access_emails(container: Container, user_id: str) -> list[str]:
+    async with container.engine().connect() as conn:
+        payloads = (
+            await conn.scalars(
+                sa.select(t.outbox.c.payload)
+                .where(
+                    t.outbox.c.recipient_id == user_id,
+                    t.outbox.c.kind == "forum_access_changed",
+                )
+                .order_by(t.outbox.c.created_at)
+            )
+        ).all()
+    return [p["access"] for p in payloads]
+
+
+async def _sign_up_at(client: httpx.AsyncClient, domain: str) -> dict[str, str]:
+    email = f"{unique('d')}@{domain}"
+    response = await client.post(
+        "/api/v1/auth/signup", json={"email": email, "name": "Dee", "password": PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+    return {**response.json(), "email": email}
+
+
+async def test_people_who_lose_or_keep_access_when_a_forum_closes_are_told_so(
+    container: Container, browser: Browser
+) -> None:
+    staff, outsider, insider = await browser(), await browser(), await browser()
+    await sign_up(staff)
+    forum = await open_forum(staff)
+    idea = await submit(staff, forum["id"], "Public for now")
+    out_user = await _sign_up_at(outsider, "elsewhere.test")
+    in_user = await _sign_up_at(insider, "acme.test")
+    token = await _link_token(container, in_user["email"], "email_verification")
+    await insider.post("/api/v1/auth/verify-email", json={"token": token})
+    await outsider.put(f"/api/v1/ideas/{idea['id']}/vote")
+    await insider.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": "count me in"})
+
+    closed = await staff.patch(
+        f"/api/v1/forums/{forum['id']}",
+        json={"visibility": "private", "allowed_domains": ["acme.test"]},
+    )
+    renamed = await staff.patch(f"/api/v1/forums/{forum['id']}", json={"name": "Renamed"})
+    narrowed = await staff.patch(f"/api/v1/forums/{forum['id']}", json={"allowed_domains": []})
+
+    assert closed.status_code == renamed.status_code == narrowed.status_code == 200
+    assert await _access_emails(container, out_user["id"]) == ["revoked"]
+    assert await _access_emails(container, in_user["id"]) == ["revoked"]
+
+
+async def test_an_invited_user_with_an_account_is_told_once(
+    container: Container, browser: Browser
+) -> None:
+    staff, guest = await browser(), await browser()
+    await sign_up(staff)
+    guest_user = await sign_up(guest)
+    forum = await open_forum(staff, "private")
+    idea = await submit(staff, forum["id"], "Invite-only idea")
+
+    before = (await guest.get(f"/api/v1/ideas/{idea['id']}")).status_code
+    for _ in range(2):
+        await staff.post(
+            f"/api/v1/forums/{forum['id']}/invitations",
+            json={"emails": [guest_user["email"], "no-account-yet@example.org"]},
+        )
+    after = (await guest.get(f"/api/v1/ideas/{idea['id']}")).status_code
+    comment = await guest.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": "thanks"})
+
+    assert before == 404 and after == 200 and comment.status_code == 201
+    assert await _access_emails(container, guest_user["id"]) == ["granted"]

@@ -11,7 +11,7 @@ from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
 from customercase.domain.privacy import PersonalData
 from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
-from customercase.domain.vendors import Forum, Role, Vendor
+from customercase.domain.vendors import Forum, Role, Vendor, Viewer
 
 
 class Clock(Protocol):
@@ -159,6 +159,14 @@ class ForumRepository(Protocol):
 
     async def is_invited(self, forum_id: ForumId, email: str) -> bool:
         """Whether the normalised email was invited to the forum."""
+        ...
+
+    async def involved_viewers(self, forum: Forum) -> list[Viewer]:
+        """Users who posted, voted, commented or watched in the forum or were invited to it."""
+        ...
+
+    async def viewers_with_emails(self, forum: Forum, emails: list[str]) -> list[Viewer]:
+        """The users who have these normalised emails, as viewers of the forum."""
         ...
 
 

@@ -37,7 +37,7 @@ from customercase.domain.privacy import (
 )
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
 from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
-from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Visibility
+from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Viewer, Visibility
 
 
 def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
@@ -330,6 +330,45 @@ class SqlForumRepository:
                 _insert_ignoring_duplicates(self._conn, t.invitations),
                 [{"forum_id": forum_id, "email": email} for email in emails],
             )
+
+    async def involved_viewers(self, forum: Forum) -> list[Viewer]:
+        in_forum = sa.select(t.ideas.c.id).where(t.ideas.c.forum_id == forum.id)
+        involved = sa.union(
+            sa.select(t.ideas.c.author_id.label("user_id")).where(t.ideas.c.forum_id == forum.id),
+            sa.select(t.votes.c.user_id).where(t.votes.c.idea_id.in_(in_forum)),
+            sa.select(t.comments.c.author_id).where(t.comments.c.idea_id.in_(in_forum)),
+            sa.select(t.watches.c.user_id).where(t.watches.c.idea_id.in_(in_forum)),
+            sa.select(t.users.c.id).where(
+                t.users.c.email.in_(
+                    sa.select(t.invitations.c.email).where(t.invitations.c.forum_id == forum.id)
+                )
+            ),
+        )
+        return await self._viewers(forum, t.users.c.id.in_(sa.select(involved.subquery())))
+
+    async def viewers_with_emails(self, forum: Forum, emails: list[str]) -> list[Viewer]:
+        return await self._viewers(forum, t.users.c.email.in_(emails)) if emails else []
+
+    async def _viewers(self, forum: Forum, which: sa.ColumnElement[bool]) -> list[Viewer]:
+        invited = (
+            sa.exists()
+            .where(t.invitations.c.forum_id == forum.id, t.invitations.c.email == t.users.c.email)
+            .label("invited")
+        )
+        stmt = (
+            sa.select(t.users, t.staff.c.role, invited)
+            .select_from(
+                t.users.outerjoin(
+                    t.staff,
+                    sa.and_(
+                        t.staff.c.user_id == t.users.c.id, t.staff.c.vendor_id == forum.vendor_id
+                    ),
+                )
+            )
+            .where(which)
+        )
+        rows = (await self._conn.execute(stmt)).all()
+        return [Viewer(_user(r), Role(r.role) if r.role else None, bool(r.invited)) for r in rows]
 
     async def is_invited(self, forum_id: ForumId, email: str) -> bool:
         found = await self._conn.scalar(

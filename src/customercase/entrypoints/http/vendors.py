@@ -108,6 +108,8 @@ class ForumController(Controller):
         data: ForumUpdate,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
         present: Presenter,
     ) -> Forum:
         """Change a forum's settings (staff only)."""
@@ -119,13 +121,19 @@ class ForumController(Controller):
             Visibility(data.visibility) if data.visibility else None,
             tuple(data.allowed_domains) if data.allowed_domains is not None else None,
         )
-        return present.forum(await vendors.update_forum(cmd, uow=uow))
+        return present.forum(await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids))
 
     @post("/invitations", status_code=204)
     async def invite(
-        self, forum_id: str, data: Invitations, user: DomainUser | None, uow: Injected[UnitOfWork]
+        self,
+        forum_id: str,
+        data: Invitations,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
     ) -> None:
         """Let these emails into the forum (staff only)."""
         await vendors.invite_to_forum(
-            ForumId(forum_id), data.emails, user.id if user else None, uow=uow
+            ForumId(forum_id), data.emails, user.id if user else None, uow=uow, clock=clock, ids=ids
         )
