@@ -6,15 +6,17 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import httpx
 import msgspec
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customercase.adapters.google.oidc import GoogleIdentityProvider
 from customercase.adapters.passwords import Argon2PasswordHasher
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.uow import SqlUnitOfWork
 from customercase.adapters.system import RandomIds, SystemClock
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import Clock, IdentityProvider, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.users import SessionPolicy
 
 PREFIX = "CUSTOMERCASE_"
@@ -36,6 +38,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
     log_level: str = "info"
     is_local: bool = True
 
@@ -75,6 +80,24 @@ def pick_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
+def pick_identity_provider(
+    settings: Settings, client: httpx.AsyncClient
+) -> IdentityProvider | None:
+    """Google sign-in when its client is configured; otherwise none (and the routes 404)."""
+    if not (settings.google_client_id and settings.google_client_secret):
+        return None
+    return GoogleIdentityProvider(
+        client,
+        settings.google_client_id,
+        settings.google_client_secret,
+        settings.google_discovery_url,
+    )
+
+
+def build_http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False)
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
@@ -90,6 +113,8 @@ class Container(containers.DeclarativeContainer):
     clock: providers.Provider[Clock] = providers.Singleton(SystemClock)
     ids: providers.Provider[Ids] = providers.Singleton(RandomIds)
     hasher = providers.Singleton(pick_hasher, settings)
+    http_client = providers.Singleton(build_http_client)
+    identity_provider = providers.Singleton(pick_identity_provider, settings, http_client)
 
 
 def build_container(settings: Settings | None = None) -> Container:
@@ -100,3 +125,4 @@ async def shutdown(container: Container) -> None:
     """Close what the container opened."""
     engine = container.engine()
     await engine.dispose()
+    await container.http_client().aclose()

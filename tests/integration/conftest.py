@@ -16,13 +16,18 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.migrate import upgrade
-from customercase.bootstrap import Container, build_container, read_settings
+from customercase.bootstrap import Container, build_container, read_settings, shutdown
 from customercase.entrypoints.http.app import create_asgi
+from tests.emulators.google import CLIENT_ID as GOOGLE_CLIENT_ID
+from tests.emulators.google import CLIENT_SECRET as GOOGLE_CLIENT_SECRET
+from tests.emulators.google import GoogleEmulator
+from tests.emulators.server import serving
 
 SERVER = os.environ.get("CUSTOMERCASE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -153,3 +158,44 @@ async def empty_database(
     admin = await _admin()
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
+
+
+@pytest.fixture(scope="session")
+def google_emulator() -> Iterator[GoogleEmulator]:
+    """The local Google OpenID provider, over real HTTP, for the whole run."""
+    emulator = GoogleEmulator({"http://testserver.local/auth/google/callback"})
+    with serving(emulator.app()) as base_url:
+        emulator.base_url = base_url
+        yield emulator
+
+
+@pytest.fixture
+async def google(
+    container: Container, google_emulator: GoogleEmulator
+) -> AsyncIterator[tuple[GoogleEmulator, Browser]]:
+    """The emulator, reset, and browsers of an app whose Google sign-in points at it."""
+    emulator = google_emulator
+    emulator.claim_overrides = {}
+    emulator.sign_with_foreign_key = emulator.malformed = emulator.rate_limited = False
+    emulator.fail_with, emulator.delay_seconds = None, 0.0
+    emulator.sign_in_as(uuid.uuid4().hex, f"{uuid.uuid4().hex[:12]}@gmail.example", "Some One")
+    settings = msgspec.structs.replace(
+        container.settings(),
+        google_client_id=GOOGLE_CLIENT_ID,
+        google_client_secret=GOOGLE_CLIENT_SECRET,
+        google_discovery_url=f"{emulator.base_url}/.well-known/openid-configuration",
+    )
+    with_google = build_container(settings)
+    app = create_asgi(with_google)
+    async with AsyncExitStack() as stack:
+
+        async def open_browser() -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=app, client=("10.9.9.9", 50000))
+            client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
+            client.event_hooks["request"].append(csrf_header_from_cookie(client))
+            await stack.enter_async_context(client)
+            await client.get("/healthz")
+            return client
+
+        yield emulator, open_browser
+    await shutdown(with_google)

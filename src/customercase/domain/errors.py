@@ -98,3 +98,15 @@ class LastAdmin(Conflict):
             "account",
             "You are the only admin of a vendor. Make someone else admin before you leave.",
         )
+
+
+class ExternalSignInFailed(DomainError):
+    """A sign-in through an identity provider that did not check out; one message for all."""
+
+    message = "Signing in with Google did not work. Try again."
+
+
+class IdentityProviderUnavailable(DomainError):
+    """The identity provider could not be reached or answered nonsense."""
+
+    message = "Google sign-in is briefly unavailable; try again."

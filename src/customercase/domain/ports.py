@@ -10,7 +10,14 @@ from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, Ide
 from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
 from customercase.domain.privacy import PersonalData
-from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
+from customercase.domain.users import (
+    ExternalIdentity,
+    OneTimeToken,
+    Session,
+    SignInFlow,
+    TokenPurpose,
+    User,
+)
 from customercase.domain.vendors import Forum, Role, Vendor, Viewer
 
 
@@ -59,6 +66,14 @@ class UserRepository(Protocol):
 
     async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
         """Replace the user's password hash."""
+        ...
+
+    async def by_google_subject(self, subject: str) -> User | None:
+        """The user linked to this Google account, or None."""
+        ...
+
+    async def link_google(self, user_id: UserId, subject: str) -> None:
+        """Link the Google account to the user, whose email Google has just verified."""
         ...
 
     async def mark_email_verified(self, user_id: UserId) -> None:
@@ -115,6 +130,39 @@ class TokenRepository(Protocol):
 
     async def sweep(self, now: datetime) -> int:
         """Delete used and expired tokens; returns how many."""
+        ...
+
+
+class SignInFlowRepository(Protocol):
+    async def add(self, flow: SignInFlow) -> None:
+        """Remember a started sign-in until its callback."""
+        ...
+
+    async def take(self, state_hash: str, now: datetime) -> SignInFlow | None:
+        """Remove and return the unexpired flow with this state; None if absent or expired.
+
+        Atomic: of two callbacks with one state, at most one gets the flow.
+        """
+        ...
+
+    async def sweep(self, now: datetime) -> int:
+        """Delete expired flows; returns how many."""
+        ...
+
+
+class IdentityProvider(Protocol):
+    async def authorization_url(
+        self, redirect_uri: str, state: str, nonce: str, code_challenge: str
+    ) -> str:
+        """Where to send the browser to sign in; raise IdentityProviderUnavailable."""
+        ...
+
+    async def identify(
+        self, code: str, code_verifier: str, redirect_uri: str, nonce: str
+    ) -> ExternalIdentity:
+        """Redeem the code and check the ID token (signature, iss, aud, exp, nonce, verified
+        email); raise ExternalSignInFailed if anything is off, IdentityProviderUnavailable if
+        the provider cannot be reached."""
         ...
 
 
@@ -257,6 +305,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository
+    sign_in_flows: SignInFlowRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

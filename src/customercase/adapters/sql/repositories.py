@@ -36,7 +36,7 @@ from customercase.domain.privacy import (
     erased_email,
 )
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
-from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
+from customercase.domain.users import OneTimeToken, Session, SignInFlow, TokenPurpose, User
 from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Viewer, Visibility
 
 
@@ -48,7 +48,13 @@ def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
 
 def _user(row: sa.Row[Any]) -> User:
     return User(
-        UserId(row.id), row.email, row.name, row.created_at, row.password_hash, row.email_verified
+        UserId(row.id),
+        row.email,
+        row.name,
+        row.created_at,
+        row.password_hash,
+        row.email_verified,
+        row.google_subject,
     )
 
 
@@ -66,6 +72,7 @@ class SqlUserRepository:
                     password_hash=user.password_hash,
                     email_verified=user.email_verified,
                     created_at=user.created_at,
+                    google_subject=user.google_subject,
                 )
             )
         except IntegrityError:
@@ -82,6 +89,19 @@ class SqlUserRepository:
     async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
         await self._conn.execute(
             t.users.update().where(t.users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    async def by_google_subject(self, subject: str) -> User | None:
+        row = (
+            await self._conn.execute(t.users.select().where(t.users.c.google_subject == subject))
+        ).first()
+        return _user(row) if row else None
+
+    async def link_google(self, user_id: UserId, subject: str) -> None:
+        await self._conn.execute(
+            t.users.update()
+            .where(t.users.c.id == user_id)
+            .values(google_subject=subject, email_verified=True)
         )
 
     async def mark_email_verified(self, user_id: UserId) -> None:
@@ -166,6 +186,7 @@ class SqlUserRepository:
                 name=DELETED_NAME,
                 password_hash=None,
                 email_verified=False,
+                google_subject=None,
             )
         )
 
@@ -750,5 +771,39 @@ class SqlTokenRepository:
         c = t.one_time_tokens.c
         result = await self._conn.execute(
             t.one_time_tokens.delete().where(sa.or_(c.used_at.is_not(None), c.expires_at <= now))
+        )
+        return int(result.rowcount or 0)
+
+
+class SqlSignInFlowRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, flow: SignInFlow) -> None:
+        await self._conn.execute(
+            t.sign_in_flows.insert().values(
+                state_hash=flow.state_hash,
+                nonce=flow.nonce,
+                code_verifier=flow.code_verifier,
+                expires_at=flow.expires_at,
+            )
+        )
+
+    async def take(self, state_hash: str, now: datetime) -> SignInFlow | None:
+        c = t.sign_in_flows.c
+        row = (
+            await self._conn.execute(
+                t.sign_in_flows.delete()
+                .where(c.state_hash == state_hash)
+                .returning(c.state_hash, c.nonce, c.code_verifier, c.expires_at)
+            )
+        ).first()
+        if row is None or row.expires_at <= now:
+            return None
+        return SignInFlow(row.state_hash, row.nonce, row.code_verifier, row.expires_at)
+
+    async def sweep(self, now: datetime) -> int:
+        result = await self._conn.execute(
+            t.sign_in_flows.delete().where(t.sign_in_flows.c.expires_at <= now)
         )
         return int(result.rowcount or 0)

@@ -49,6 +49,8 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text),
     sa.Column("email_verified", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # The Google account's stable `sub`, once the user signed in with Google (never the email).
+    sa.Column("google_subject", sa.String(255), unique=True),
 )
 
 sessions = sa.Table(
@@ -198,4 +200,14 @@ one_time_tokens = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
     sa.Column("used_at", UtcDateTime),
+)
+
+sign_in_flows = sa.Table(
+    "sign_in_flows",
+    metadata,
+    # An OpenID Connect sign-in between its start and its callback; used once, or swept.
+    sa.Column("state_hash", sa.String(64), primary_key=True),
+    sa.Column("nonce", sa.String(128), nullable=False),
+    sa.Column("code_verifier", sa.String(128), nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
 )

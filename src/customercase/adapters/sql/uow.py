@@ -15,6 +15,7 @@ from customercase.adapters.sql.repositories import (
     SqlOutbox,
     SqlRateLimitRepository,
     SqlSessionRepository,
+    SqlSignInFlowRepository,
     SqlTokenRepository,
     SqlUserRepository,
     SqlVendorRepository,
@@ -28,6 +29,7 @@ from customercase.domain.ports import (
     Outbox,
     RateLimitRepository,
     SessionRepository,
+    SignInFlowRepository,
     TokenRepository,
     UserRepository,
     VendorRepository,
@@ -51,6 +53,7 @@ class SqlUnitOfWork:
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository
+    sign_in_flows: SignInFlowRepository
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
         self._engine = engine
@@ -76,6 +79,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.rate_limits = SqlRateLimitRepository(conn)
         self.tokens = SqlTokenRepository(conn)
+        self.sign_in_flows = SqlSignInFlowRepository(conn)
         return self
 
     async def __aexit__(

@@ -12,8 +12,9 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ASGIApp
 
 from customercase.bootstrap import Container, shutdown
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import Clock, IdentityProvider, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.users import User
+from customercase.entrypoints.http.google import GoogleController
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
@@ -47,6 +48,9 @@ def create_app(container: Container) -> Litestar:
     def provide_hasher() -> PasswordHasher:
         return container.hasher()
 
+    def provide_identity_provider() -> IdentityProvider | None:
+        return container.identity_provider()
+
     def provide_presenter() -> Presenter:
         return presenter
 
@@ -70,6 +74,7 @@ def create_app(container: Container) -> Litestar:
     return Litestar(
         route_handlers=[
             IdentityController,
+            GoogleController,
             VendorController,
             ForumController,
             ForumIdeasController,
@@ -82,6 +87,7 @@ def create_app(container: Container) -> Litestar:
             "clock": sync(provide_clock),
             "ids": sync(provide_ids),
             "hasher": sync(provide_hasher),
+            "identity_provider": sync(provide_identity_provider),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),
