@@ -6,11 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import msgspec
 import sqlalchemy as sa
 from litestar.middleware.csrf import generate_csrf_token
 
 from customercase.adapters.sql import tables as t
-from customercase.bootstrap import Container
+from customercase.bootstrap import Container, build_container
 from customercase.domain.ids import UserId
 from customercase.domain.users import User
 from customercase.entrypoints.http.app import create_asgi
@@ -653,3 +654,27 @@ async def test_an_invited_user_with_an_account_is_told_once(
 
     assert before == 404 and after == 200 and comment.status_code == 201
     assert await _access_emails(container, guest_user["id"]) == ["granted"]
+
+
+async def test_signing_in_after_the_parameters_were_raised_rehashes_the_password(
+    container: Container, browser: Browser
+) -> None:
+    client = await browser()
+    user = await sign_up(client)
+    stronger = build_container(
+        msgspec.structs.replace(container.settings(), argon2_memory_kib=2048)
+    )
+    transport = httpx.ASGITransport(app=create_asgi(stronger), client=("192.0.2.77", 1))
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        answer = await c.post(
+            "/api/v1/auth/signin", json={"email": user["email"], "password": PASSWORD}
+        )
+    await stronger.engine().dispose()
+    async with container.engine().connect() as conn:
+        stored = await conn.scalar(
+            sa.select(t.users.c.password_hash).where(t.users.c.id == user["id"])
+        )
+
+    assert answer.status_code == 200
+    assert stored is not None and "m=2048" in stored
