@@ -41,6 +41,7 @@ class GoogleEmulator:
     person: dict[str, Any] = field(default_factory=dict)
     claim_overrides: dict[str, Any] = field(default_factory=dict)
     sign_with_foreign_key: bool = False
+    unknown_kid: bool = False
     # Failure switches for the token endpoint.
     fail_with: int | None = None
     rate_limited: bool = False
@@ -75,8 +76,12 @@ class GoogleEmulator:
         if nonce is not None:
             claims["nonce"] = nonce
         claims.update(self.claim_overrides)
-        key = _new_key() if self.sign_with_foreign_key else self.keys[self.active_kid]
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": self.active_kid})
+        if self.unknown_kid:
+            kid, key = "never-published", _new_key()
+        else:
+            kid = self.active_kid
+            key = _new_key() if self.sign_with_foreign_key else self.keys[kid]
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
     def app(self) -> Litestar:
         emulator = self

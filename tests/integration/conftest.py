@@ -177,6 +177,7 @@ async def google(
     emulator = google_emulator
     emulator.claim_overrides = {}
     emulator.sign_with_foreign_key = emulator.malformed = emulator.rate_limited = False
+    emulator.unknown_kid = False
     emulator.fail_with, emulator.delay_seconds = None, 0.0
     emulator.sign_in_as(uuid.uuid4().hex, f"{uuid.uuid4().hex[:12]}@gmail.example", "Some One")
     settings = msgspec.structs.replace(
