@@ -30,11 +30,15 @@ from customercase.adapters.sql.migrate import upgrade
 from customercase.adapters.sql.tables import outbox
 from customercase.bootstrap import Container, build_container, read_settings, shutdown
 from customercase.entrypoints.http.app import create_asgi
+from tests.emulators.google import CLIENT_ID as GOOGLE_CLIENT_ID
+from tests.emulators.google import CLIENT_SECRET as GOOGLE_CLIENT_SECRET
+from tests.emulators.google import GoogleEmulator
 from tests.emulators.jira import JiraEmulator
 from tests.emulators.postmark import SENDER as POSTMARK_SENDER
 from tests.emulators.postmark import TOKEN as POSTMARK_TOKEN
 from tests.emulators.postmark import PostmarkEmulator
 from tests.emulators.serve import Served
+from tests.emulators.server import serving
 
 SERVER = os.environ.get("CUSTOMERCASE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -258,3 +262,38 @@ async def mail_browser(mail_container: Container) -> AsyncIterator[Browser]:
     """Like `browser`, on the app of `mail_container`."""
     async with browsers_of(create_asgi(mail_container)) as open_browser:
         yield open_browser
+
+
+# --- Google sign-in (issue 3) -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def google_emulator() -> Iterator[GoogleEmulator]:
+    """The local Google OpenID provider, over real HTTP, for the whole run."""
+    emulator = GoogleEmulator({"http://testserver.local/auth/google/callback"})
+    with serving(emulator.app()) as base_url:
+        emulator.base_url = base_url
+        yield emulator
+
+
+@pytest.fixture
+async def google(
+    container: Container, google_emulator: GoogleEmulator
+) -> AsyncIterator[tuple[GoogleEmulator, Browser]]:
+    """The emulator, reset, and browsers of an app whose Google sign-in points at it."""
+    emulator = google_emulator
+    emulator.claim_overrides = {}
+    emulator.sign_with_foreign_key = emulator.malformed = emulator.rate_limited = False
+    emulator.unknown_kid = False
+    emulator.fail_with, emulator.delay_seconds = None, 0.0
+    emulator.sign_in_as(uuid.uuid4().hex, f"{uuid.uuid4().hex[:12]}@gmail.example", "Some One")
+    settings = msgspec.structs.replace(
+        container.settings(),
+        google_client_id=GOOGLE_CLIENT_ID,
+        google_client_secret=GOOGLE_CLIENT_SECRET,
+        google_discovery_url=f"{emulator.base_url}/.well-known/openid-configuration",
+    )
+    with_google = build_container(settings)
+    async with browsers_of(create_asgi(with_google)) as open_browser:
+        yield emulator, open_browser
+    await shutdown(with_google)

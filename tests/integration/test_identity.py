@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import msgspec
 import sqlalchemy as sa
 from litestar.middleware.csrf import generate_csrf_token
 
 from customercase.adapters.sql import tables as t
-from customercase.bootstrap import Container
+from customercase.bootstrap import Container, build_container
 from customercase.domain.ids import UserId
 from customercase.domain.users import User
 from customercase.entrypoints.http.app import create_asgi
@@ -149,20 +151,21 @@ async def test_the_account_limit_holds_across_addresses_and_web_processes(
     assert statuses == [401] * 10 + [429]
 
 
-async def test_one_address_trying_many_accounts_is_stopped(browser: Browser) -> None:
+async def test_one_address_trying_many_accounts_at_once_is_stopped(browser: Browser) -> None:
     attacker = await browser()
 
-    statuses = [
-        (
-            await attacker.post(
+    answers = await asyncio.gather(
+        *(
+            attacker.post(
                 "/api/v1/auth/signin",
                 json={"email": f"victim{n}@example.org", "password": "Summer2026!"},
             )
-        ).status_code
-        for n in range(61)
-    ]
+            for n in range(61)
+        )
+    )
 
-    assert statuses[:60] == [401] * 60 and statuses[60] == 429
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [401] * 60 + [429]
 
 
 async def test_mass_sign_ups_from_one_address_are_stopped(browser: Browser) -> None:
@@ -581,3 +584,135 @@ async def test_the_only_admin_of_a_vendor_cannot_delete_the_account(browser: Bro
     still = await admin.get("/api/v1/me")
 
     assert refused.status_code == 409 and still.status_code == 200
+
+
+async def _access_emails(container: Container, user_id: str) -> list[str]:
+    async with container.engine().connect() as conn:
+        payloads = (
+            await conn.scalars(
+                sa.select(t.outbox.c.payload)
+                .where(
+                    t.outbox.c.recipient_id == user_id,
+                    t.outbox.c.kind == "forum_access_changed",
+                )
+                .order_by(t.outbox.c.created_at)
+            )
+        ).all()
+    return [p["access"] for p in payloads]
+
+
+async def _sign_up_at(client: httpx.AsyncClient, domain: str) -> dict[str, str]:
+    email = f"{unique('d')}@{domain}"
+    response = await client.post(
+        "/api/v1/auth/signup", json={"email": email, "name": "Dee", "password": PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+    return {**response.json(), "email": email}
+
+
+async def test_people_who_lose_or_keep_access_when_a_forum_closes_are_told_so(
+    container: Container, browser: Browser
+) -> None:
+    staff, outsider, insider = await browser(), await browser(), await browser()
+    await sign_up(staff)
+    forum = await open_forum(staff)
+    idea = await submit(staff, forum["id"], "Public for now")
+    out_user = await _sign_up_at(outsider, "elsewhere.test")
+    in_user = await _sign_up_at(insider, "acme.test")
+    token = await _link_token(container, in_user["email"], "email_verification")
+    await insider.post("/api/v1/auth/verify-email", json={"token": token})
+    await outsider.put(f"/api/v1/ideas/{idea['id']}/vote")
+    await insider.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": "count me in"})
+
+    closed = await staff.patch(
+        f"/api/v1/forums/{forum['id']}",
+        json={"visibility": "private", "allowed_domains": ["acme.test"]},
+    )
+    renamed = await staff.patch(f"/api/v1/forums/{forum['id']}", json={"name": "Renamed"})
+    narrowed = await staff.patch(f"/api/v1/forums/{forum['id']}", json={"allowed_domains": []})
+
+    assert closed.status_code == renamed.status_code == narrowed.status_code == 200
+    assert await _access_emails(container, out_user["id"]) == ["revoked"]
+    assert await _access_emails(container, in_user["id"]) == ["revoked"]
+
+
+async def test_an_invited_user_with_an_account_is_told_once(
+    container: Container, browser: Browser
+) -> None:
+    staff, guest = await browser(), await browser()
+    await sign_up(staff)
+    guest_user = await sign_up(guest)
+    forum = await open_forum(staff, "private")
+    idea = await submit(staff, forum["id"], "Invite-only idea")
+
+    before = (await guest.get(f"/api/v1/ideas/{idea['id']}")).status_code
+    for _ in range(2):
+        await staff.post(
+            f"/api/v1/forums/{forum['id']}/invitations",
+            json={"emails": [guest_user["email"], "no-account-yet@example.org"]},
+        )
+    after = (await guest.get(f"/api/v1/ideas/{idea['id']}")).status_code
+    comment = await guest.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": "thanks"})
+
+    assert before == 404 and after == 200 and comment.status_code == 201
+    assert await _access_emails(container, guest_user["id"]) == ["granted"]
+
+
+async def test_signing_in_after_the_parameters_were_raised_rehashes_the_password(
+    container: Container, browser: Browser
+) -> None:
+    client = await browser()
+    user = await sign_up(client)
+    stronger = build_container(
+        msgspec.structs.replace(container.settings(), argon2_memory_kib=2048)
+    )
+    transport = httpx.ASGITransport(app=create_asgi(stronger), client=("192.0.2.77", 1))
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        answer = await c.post(
+            "/api/v1/auth/signin", json={"email": user["email"], "password": PASSWORD}
+        )
+    await stronger.engine().dispose()
+    async with container.engine().connect() as conn:
+        stored = await conn.scalar(
+            sa.select(t.users.c.password_hash).where(t.users.c.id == user["id"])
+        )
+
+    assert answer.status_code == 200
+    assert stored is not None and "m=2048" in stored
+
+
+async def test_no_identity_answer_holds_another_users_email(
+    container: Container, browser: Browser
+) -> None:
+    people = [await browser() for _ in range(3)]
+    users = [await sign_up(p, n) for p, n in zip(people, ["Ann A", "Ben B", "Cat C"], strict=True)]
+    forum = await open_forum(people[0], "private", allowed_domains=["example.org"])
+    await people[0].post(
+        f"/api/v1/forums/{forum['id']}/invitations", json={"emails": [u["email"] for u in users]}
+    )
+    idea = await submit(people[1], forum["id"], "Shared idea")
+    bodies: list[tuple[int, str]] = []
+
+    for n, (person, user) in enumerate(zip(people, users, strict=True)):
+        await person.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": "me too"})
+        await person.put(f"/api/v1/ideas/{idea['id']}/watch")
+        token = await _link_token(container, user["email"], "email_verification")
+        for answer in [
+            await person.post("/api/v1/auth/verify-email", json={"token": token}),
+            await person.post("/api/v1/auth/password-reset", json={"email": user["email"]}),
+            await person.post(
+                "/api/v1/auth/signin", json={"email": user["email"], "password": PASSWORD}
+            ),
+            await person.get("/api/v1/me"),
+            await person.get("/api/v1/me/export"),
+            await person.get(f"/api/v1/forums/{forum['id']}"),
+            await person.get(f"/api/v1/ideas/{idea['id']}"),
+            await person.get(f"/api/v1/ideas/{idea['id']}/comments"),
+            await person.get(f"/api/v1/forums/{forum['id']}/ideas"),
+        ]:
+            bodies.append((n, answer.text + str(answer.headers)))
+
+    for viewer, body in bodies:
+        for owner, user in enumerate(users):
+            assert owner == viewer or user["email"] not in body

@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 class Argon2PasswordHasher:
     def __init__(
-        self, time_cost: int = 2, memory_kib: int = 19 * 1024, parallelism: int = 1
+        self, time_cost: int = 3, memory_kib: int = 19 * 1024, parallelism: int = 1
     ) -> None:
         self._hasher = argon2.PasswordHasher(
             time_cost=time_cost,

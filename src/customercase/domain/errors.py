@@ -118,3 +118,15 @@ class TrackerRejected(DomainError):
 
 class TrackerNotConnected(DomainError):
     message = "This vendor has not connected a Jira site."
+
+
+class ExternalSignInFailed(DomainError):
+    """A sign-in through an identity provider that did not check out; one message for all."""
+
+    message = "Signing in with Google did not work. Try again."
+
+
+class IdentityProviderUnavailable(DomainError):
+    """The identity provider could not be reached or answered nonsense."""
+
+    message = "Google sign-in is briefly unavailable; try again."

@@ -27,8 +27,15 @@ from customercase.domain.tracker import (
     TrackerIssue,
     TrackerUser,
 )
-from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
-from customercase.domain.vendors import Forum, Role, Vendor
+from customercase.domain.users import (
+    ExternalIdentity,
+    OneTimeToken,
+    Session,
+    SignInFlow,
+    TokenPurpose,
+    User,
+)
+from customercase.domain.vendors import Forum, Role, Vendor, Viewer
 
 
 class Clock(Protocol):
@@ -132,6 +139,14 @@ class UserRepository(Protocol):
         """Replace the user's password hash."""
         ...
 
+    async def by_google_subject(self, subject: str) -> User | None:
+        """The user linked to this Google account, or None."""
+        ...
+
+    async def link_google(self, user_id: UserId, subject: str) -> None:
+        """Link the Google account to the user, whose email Google has just verified."""
+        ...
+
     async def mark_email_verified(self, user_id: UserId) -> None:
         """Record that the user proved they read mail at their address."""
         ...
@@ -189,6 +204,39 @@ class TokenRepository(Protocol):
         ...
 
 
+class SignInFlowRepository(Protocol):
+    async def add(self, flow: SignInFlow) -> None:
+        """Remember a started sign-in until its callback."""
+        ...
+
+    async def take(self, state_hash: str, now: datetime) -> SignInFlow | None:
+        """Remove and return the unexpired flow with this state; None if absent or expired.
+
+        Atomic: of two callbacks with one state, at most one gets the flow.
+        """
+        ...
+
+    async def sweep(self, now: datetime) -> int:
+        """Delete expired flows; returns how many."""
+        ...
+
+
+class IdentityProvider(Protocol):
+    async def authorization_url(
+        self, redirect_uri: str, state: str, nonce: str, code_challenge: str
+    ) -> str:
+        """Where to send the browser to sign in; raise IdentityProviderUnavailable."""
+        ...
+
+    async def identify(
+        self, code: str, code_verifier: str, redirect_uri: str, nonce: str
+    ) -> ExternalIdentity:
+        """Redeem the code and check the ID token (signature, iss, aud, exp, nonce, verified
+        email); raise ExternalSignInFailed if anything is off, IdentityProviderUnavailable if
+        the provider cannot be reached."""
+        ...
+
+
 class VendorRepository(Protocol):
     async def add(self, vendor: Vendor) -> None:
         """Store a new vendor; raise SlugTaken if the slug is in use."""
@@ -234,6 +282,14 @@ class ForumRepository(Protocol):
 
     async def by_mailbox_hash(self, mailbox_hash: str) -> Forum | None:
         """The forum whose inbound mailbox hash this is, or None."""
+        ...
+
+    async def involved_viewers(self, forum: Forum) -> list[Viewer]:
+        """Users who posted, voted, commented or watched in the forum or were invited to it."""
+        ...
+
+    async def viewers_with_emails(self, forum: Forum, emails: list[str]) -> list[Viewer]:
+        """The users who have these normalised emails, as viewers of the forum."""
         ...
 
 
@@ -436,6 +492,7 @@ class UnitOfWork(Protocol):
     rate_limits: RateLimitRepository
     tokens: TokenRepository
     tracker: TrackerRepository
+    sign_in_flows: SignInFlowRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

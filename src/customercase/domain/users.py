@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import re
@@ -129,6 +130,7 @@ class User:
     created_at: datetime
     password_hash: str | None = None
     email_verified: bool = False
+    google_subject: str | None = None
 
     def with_password_hash(self, password_hash: str) -> User:
         return replace(self, password_hash=password_hash)
@@ -191,3 +193,31 @@ class OneTimeToken:
         cls, token: str, purpose: TokenPurpose, user_id: UserId, now: datetime
     ) -> OneTimeToken:
         return cls(hash_token(token), purpose, user_id, now, now + TOKEN_LIFETIMES[purpose])
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalIdentity:
+    """Who an identity provider vouches for, after every check of its ID token passed."""
+
+    subject: str
+    email: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignInFlow:
+    """An OpenID Connect sign-in between start and callback: what the callback must match."""
+
+    state_hash: str
+    nonce: str
+    code_verifier: str
+    expires_at: datetime
+
+
+SIGN_IN_FLOW_LIFETIME = timedelta(minutes=10)
+
+
+def pkce_challenge(code_verifier: str) -> str:
+    """The S256 code challenge of a PKCE verifier (RFC 7636, section 4.2)."""
+    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

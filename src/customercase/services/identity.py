@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
 from customercase.domain.errors import (
     BadCredentials,
     EmailTaken,
+    ExternalSignInFailed,
     InvalidField,
     InvalidToken,
     LastAdmin,
@@ -25,18 +27,21 @@ from customercase.domain.limits import (
     SIGN_UP_PER_ADDRESS,
 )
 from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import Clock, IdentityProvider, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.privacy import PersonalData
 from customercase.domain.users import (
+    SIGN_IN_FLOW_LIFETIME,
     OneTimeToken,
     Session,
     SessionPolicy,
+    SignInFlow,
     TokenPurpose,
     User,
     check_name,
     check_password,
     hash_token,
     normalise_email,
+    pkce_challenge,
 )
 from customercase.services.limits import count_attempt
 
@@ -321,7 +326,7 @@ async def sweep_expired(*, uow: UnitOfWork, clock: Clock, policy: SessionPolicy)
             now - timedelta(seconds=policy.idle_seconds),
             now - timedelta(seconds=policy.lifetime_seconds),
         )
-        tokens = await uow.tokens.sweep(now)
+        tokens = await uow.tokens.sweep(now) + await uow.sign_in_flows.sweep(now)
         windows = await uow.rate_limits.sweep(now - timedelta(seconds=LONGEST_WINDOW_SECONDS))
         await uow.commit()
     return Swept(sessions, tokens, windows)
@@ -343,3 +348,73 @@ async def delete_account(user_id: UserId, *, uow: UnitOfWork) -> None:
             raise LastAdmin()
         await uow.users.erase(user_id)
         await uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class StartedSignIn:
+    url: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishGoogleSignIn:
+    state: str
+    browser_state: str | None
+    code: str
+    redirect_uri: str
+    previous_token: str | None = None
+
+
+async def start_google_sign_in(
+    redirect_uri: str, *, uow: UnitOfWork, provider: IdentityProvider, clock: Clock, ids: Ids
+) -> StartedSignIn:
+    """Begin the authorization-code flow: a fresh state, nonce and PKCE verifier, kept here."""
+    state, nonce, verifier = ids.new_token(), ids.new_token(), ids.new_token() + ids.new_token()
+    url = await provider.authorization_url(redirect_uri, state, nonce, pkce_challenge(verifier))
+    async with uow:
+        expires = clock.now() + SIGN_IN_FLOW_LIFETIME
+        await uow.sign_in_flows.add(SignInFlow(hash_token(state), nonce, verifier, expires))
+        await uow.commit()
+    return StartedSignIn(url, state)
+
+
+async def finish_google_sign_in(
+    cmd: FinishGoogleSignIn,
+    *,
+    uow: UnitOfWork,
+    provider: IdentityProvider,
+    clock: Clock,
+    ids: Ids,
+) -> SignedIn:
+    """Complete the flow: the account of that Google identity, linked or created, signed in.
+
+    An account with the same email is linked only because Google vouches the email verified.
+    """
+    # The state must come back to the browser that started the flow (no login CSRF), once.
+    if not cmd.browser_state or not hmac.compare_digest(cmd.state, cmd.browser_state):
+        raise ExternalSignInFailed()
+    async with uow:
+        flow = await uow.sign_in_flows.take(hash_token(cmd.state), clock.now())
+        await uow.commit()
+    if flow is None:
+        raise ExternalSignInFailed()
+    found = await provider.identify(cmd.code, flow.code_verifier, cmd.redirect_uri, flow.nonce)
+    async with uow:
+        user = await uow.users.by_google_subject(found.subject)
+        if user is None:
+            user = await uow.users.by_email(normalise_email(found.email))
+            if user is not None:
+                await uow.users.link_google(user.id, found.subject)
+        if user is None:
+            user = User(
+                UserId(ids.new_id()),
+                normalise_email(found.email),
+                check_name(found.name or found.email.split("@", 1)[0]),
+                clock.now(),
+                email_verified=True,
+                google_subject=found.subject,
+            )
+            await uow.users.add(user)
+        token = await _start_session(uow, user, cmd.previous_token, clock=clock, ids=ids)
+        await uow.commit()
+    return SignedIn(user, token)

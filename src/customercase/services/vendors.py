@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from customercase.domain.errors import InvalidField, NotSignedIn, VendorNotFound
 from customercase.domain.ids import ForumId, UserId, VendorId
@@ -14,6 +14,7 @@ from customercase.domain.vendors import (
     JiraBinding,
     Role,
     Vendor,
+    Viewer,
     Visibility,
     check_domains,
     check_slug,
@@ -121,7 +122,10 @@ async def _import_project(uow: UnitOfWork, forum: Forum, clock: Clock, ids: Ids)
 
 
 async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> Forum:
-    """Change a forum's name, slug, visibility, allowed domains or Jira binding (staff only)."""
+    """Change a forum's name, slug, visibility, allowed domains or Jira binding (staff only).
+
+    Whoever gains or loses access by the change is told (a "forum access changed" email).
+    """
     async with uow:
         forum, viewer = await open_forum(uow, cmd.forum_id, cmd.actor_id)
         require_staff(viewer)
@@ -138,8 +142,39 @@ async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork, clock: Clock, ids: 
         )
         if rebound:
             await _import_project(uow, changed, clock, ids)
+        if (changed.visibility, changed.allowed_domains) != (
+            forum.visibility,
+            forum.allowed_domains,
+        ):
+            # Only people with a trace in the forum are checked: cheap, and they are the ones
+            # who would notice. Anyone else finds out on their next visit.
+            for person in await uow.forums.involved_viewers(forum):
+                await _tell_if_access_changed(uow, forum, changed, person, person, clock, ids)
         await uow.commit()
     return changed
+
+
+async def _tell_if_access_changed(
+    uow: UnitOfWork,
+    before: Forum,
+    after: Forum,
+    was: Viewer,
+    now_is: Viewer,
+    clock: Clock,
+    ids: Ids,
+) -> None:
+    had, has = before.admits(was), after.admits(now_is)
+    if had == has or now_is.user is None:
+        return
+    await uow.outbox.add(
+        Notification(
+            ids.new_id(),
+            NotificationKind.FORUM_ACCESS_CHANGED,
+            clock.now(),
+            recipient_id=now_is.user.id,
+            payload={"forum_id": after.id, "access": "granted" if has else "revoked"},
+        )
+    )
 
 
 async def get_forum(forum_id: ForumId, user_id: UserId | None, *, uow: UnitOfWork) -> Forum:
@@ -150,7 +185,13 @@ async def get_forum(forum_id: ForumId, user_id: UserId | None, *, uow: UnitOfWor
 
 
 async def invite_to_forum(
-    forum_id: ForumId, emails: list[str], actor_id: UserId | None, *, uow: UnitOfWork
+    forum_id: ForumId,
+    emails: list[str],
+    actor_id: UserId | None,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
 ) -> None:
     """Let these people into a private forum (staff only)."""
     if actor_id is None:
@@ -164,5 +205,10 @@ async def invite_to_forum(
     async with uow:
         forum, viewer = await open_forum(uow, forum_id, actor_id)
         require_staff(viewer)
+        # People with accounts who get in only now are told; the others find out on sign-up.
+        people = await uow.forums.viewers_with_emails(forum, normalised)
         await uow.forums.invite(forum.id, normalised)
+        for person in people:
+            invited = replace(person, is_invited=True)
+            await _tell_if_access_changed(uow, forum, forum, person, invited, clock, ids)
         await uow.commit()

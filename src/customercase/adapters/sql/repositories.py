@@ -43,8 +43,8 @@ from customercase.domain.privacy import (
 )
 from customercase.domain.tracker import StatusMap
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
-from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
-from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Visibility
+from customercase.domain.users import OneTimeToken, Session, SignInFlow, TokenPurpose, User
+from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Viewer, Visibility
 
 
 def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
@@ -55,7 +55,13 @@ def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
 
 def _user(row: sa.Row[Any]) -> User:
     return User(
-        UserId(row.id), row.email, row.name, row.created_at, row.password_hash, row.email_verified
+        UserId(row.id),
+        row.email,
+        row.name,
+        row.created_at,
+        row.password_hash,
+        row.email_verified,
+        row.google_subject,
     )
 
 
@@ -73,6 +79,7 @@ class SqlUserRepository:
                     password_hash=user.password_hash,
                     email_verified=user.email_verified,
                     created_at=user.created_at,
+                    google_subject=user.google_subject,
                 )
             )
         except IntegrityError:
@@ -89,6 +96,19 @@ class SqlUserRepository:
     async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
         await self._conn.execute(
             t.users.update().where(t.users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    async def by_google_subject(self, subject: str) -> User | None:
+        row = (
+            await self._conn.execute(t.users.select().where(t.users.c.google_subject == subject))
+        ).first()
+        return _user(row) if row else None
+
+    async def link_google(self, user_id: UserId, subject: str) -> None:
+        await self._conn.execute(
+            t.users.update()
+            .where(t.users.c.id == user_id)
+            .values(google_subject=subject, email_verified=True)
         )
 
     async def mark_email_verified(self, user_id: UserId) -> None:
@@ -173,6 +193,7 @@ class SqlUserRepository:
                 name=DELETED_NAME,
                 password_hash=None,
                 email_verified=False,
+                google_subject=None,
             )
         )
 
@@ -342,6 +363,45 @@ class SqlForumRepository:
                 _insert_ignoring_duplicates(self._conn, t.invitations),
                 [{"forum_id": forum_id, "email": email} for email in emails],
             )
+
+    async def involved_viewers(self, forum: Forum) -> list[Viewer]:
+        in_forum = sa.select(t.ideas.c.id).where(t.ideas.c.forum_id == forum.id)
+        involved = sa.union(
+            sa.select(t.ideas.c.author_id.label("user_id")).where(t.ideas.c.forum_id == forum.id),
+            sa.select(t.votes.c.user_id).where(t.votes.c.idea_id.in_(in_forum)),
+            sa.select(t.comments.c.author_id).where(t.comments.c.idea_id.in_(in_forum)),
+            sa.select(t.watches.c.user_id).where(t.watches.c.idea_id.in_(in_forum)),
+            sa.select(t.users.c.id).where(
+                t.users.c.email.in_(
+                    sa.select(t.invitations.c.email).where(t.invitations.c.forum_id == forum.id)
+                )
+            ),
+        )
+        return await self._viewers(forum, t.users.c.id.in_(sa.select(involved.subquery())))
+
+    async def viewers_with_emails(self, forum: Forum, emails: list[str]) -> list[Viewer]:
+        return await self._viewers(forum, t.users.c.email.in_(emails)) if emails else []
+
+    async def _viewers(self, forum: Forum, which: sa.ColumnElement[bool]) -> list[Viewer]:
+        invited = (
+            sa.exists()
+            .where(t.invitations.c.forum_id == forum.id, t.invitations.c.email == t.users.c.email)
+            .label("invited")
+        )
+        stmt = (
+            sa.select(t.users, t.staff.c.role, invited)
+            .select_from(
+                t.users.outerjoin(
+                    t.staff,
+                    sa.and_(
+                        t.staff.c.user_id == t.users.c.id, t.staff.c.vendor_id == forum.vendor_id
+                    ),
+                )
+            )
+            .where(which)
+        )
+        rows = (await self._conn.execute(stmt)).all()
+        return [Viewer(_user(r), Role(r.role) if r.role else None, bool(r.invited)) for r in rows]
 
     async def is_invited(self, forum_id: ForumId, email: str) -> bool:
         found = await self._conn.scalar(
@@ -869,5 +929,39 @@ class SqlTokenRepository:
         c = t.one_time_tokens.c
         result = await self._conn.execute(
             t.one_time_tokens.delete().where(sa.or_(c.used_at.is_not(None), c.expires_at <= now))
+        )
+        return int(result.rowcount or 0)
+
+
+class SqlSignInFlowRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, flow: SignInFlow) -> None:
+        await self._conn.execute(
+            t.sign_in_flows.insert().values(
+                state_hash=flow.state_hash,
+                nonce=flow.nonce,
+                code_verifier=flow.code_verifier,
+                expires_at=flow.expires_at,
+            )
+        )
+
+    async def take(self, state_hash: str, now: datetime) -> SignInFlow | None:
+        c = t.sign_in_flows.c
+        row = (
+            await self._conn.execute(
+                t.sign_in_flows.delete()
+                .where(c.state_hash == state_hash)
+                .returning(c.state_hash, c.nonce, c.code_verifier, c.expires_at)
+            )
+        ).first()
+        if row is None or row.expires_at <= now:
+            return None
+        return SignInFlow(row.state_hash, row.nonce, row.code_verifier, row.expires_at)
+
+    async def sweep(self, now: datetime) -> int:
+        result = await self._conn.execute(
+            t.sign_in_flows.delete().where(t.sign_in_flows.c.expires_at <= now)
         )
         return int(result.rowcount or 0)

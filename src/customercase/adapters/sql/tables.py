@@ -49,6 +49,8 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text),
     sa.Column("email_verified", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # The Google account's stable `sub`, once the user signed in with Google (never the email).
+    sa.Column("google_subject", sa.String(255), unique=True),
 )
 
 sessions = sa.Table(
@@ -260,4 +262,14 @@ webhook_deliveries = sa.Table(
     metadata,
     sa.Column("id", sa.String(128), primary_key=True),
     sa.Column("received_at", UtcDateTime, nullable=False),
+)
+
+sign_in_flows = sa.Table(
+    "sign_in_flows",
+    metadata,
+    # An OpenID Connect sign-in between its start and its callback; used once, or swept.
+    sa.Column("state_hash", sa.String(64), primary_key=True),
+    sa.Column("nonce", sa.String(128), nullable=False),
+    sa.Column("code_verifier", sa.String(128), nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
 )

@@ -17,6 +17,7 @@ from customercase.adapters.sql.repositories import (
     SqlParticipantRepository,
     SqlRateLimitRepository,
     SqlSessionRepository,
+    SqlSignInFlowRepository,
     SqlTokenRepository,
     SqlUserRepository,
     SqlVendorRepository,
@@ -33,6 +34,7 @@ from customercase.domain.ports import (
     ParticipantRepository,
     RateLimitRepository,
     SessionRepository,
+    SignInFlowRepository,
     TokenRepository,
     TrackerRepository,
     UserRepository,
@@ -60,6 +62,7 @@ class SqlUnitOfWork:
     rate_limits: RateLimitRepository
     tokens: TokenRepository
     tracker: TrackerRepository
+    sign_in_flows: SignInFlowRepository
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
         self._engine = engine
@@ -88,6 +91,7 @@ class SqlUnitOfWork:
         self.rate_limits = SqlRateLimitRepository(conn)
         self.tokens = SqlTokenRepository(conn)
         self.tracker = SqlTrackerRepository(conn)
+        self.sign_in_flows = SqlSignInFlowRepository(conn)
         return self
 
     async def __aexit__(

@@ -15,6 +15,7 @@ from customercase.domain.mail import Addressing
 from customercase.domain.ports import (
     Clock,
     DevMailbox,
+    IdentityProvider,
     Ids,
     IssueTrackers,
     PasswordHasher,
@@ -22,6 +23,7 @@ from customercase.domain.ports import (
     UnitOfWork,
 )
 from customercase.domain.users import User
+from customercase.entrypoints.http.google import GoogleController
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
@@ -79,6 +81,9 @@ def create_app(container: Container) -> Litestar:
     def provide_addressing() -> Addressing:
         return container.addressing()
 
+    def provide_identity_provider() -> IdentityProvider | None:
+        return container.identity_provider()
+
     def provide_presenter() -> Presenter:
         return presenter
 
@@ -109,6 +114,7 @@ def create_app(container: Container) -> Litestar:
 
     handlers: list[Any] = [
         IdentityController,
+        GoogleController,
         VendorController,
         ForumController,
         ForumIdeasController,
@@ -134,6 +140,7 @@ def create_app(container: Container) -> Litestar:
             "jira_webhook_secret": sync(provide_jira_webhook_secret),
             "dev_mailbox": sync(provide_dev_mailbox),
             "addressing": sync(provide_addressing),
+            "identity_provider": sync(provide_identity_provider),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),

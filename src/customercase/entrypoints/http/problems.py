@@ -30,6 +30,8 @@ DOMAIN_ERRORS: dict[type[e.DomainError], tuple[int, str]] = {
     e.Conflict: (409, "conflict"),
     e.TooManyAttempts: (429, "too-many-requests"),
     e.InvalidToken: (400, "invalid-token"),
+    e.ExternalSignInFailed: (401, "sign-in-failed"),
+    e.IdentityProviderUnavailable: (503, "unavailable"),
 }
 MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 

@@ -164,9 +164,15 @@ class ForumController(Controller):
 
     @post("/invitations", status_code=204)
     async def invite(
-        self, forum_id: str, data: Invitations, user: DomainUser | None, uow: Injected[UnitOfWork]
+        self,
+        forum_id: str,
+        data: Invitations,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
     ) -> None:
         """Let these emails into the forum (staff only)."""
         await vendors.invite_to_forum(
-            ForumId(forum_id), data.emails, user.id if user else None, uow=uow
+            ForumId(forum_id), data.emails, user.id if user else None, uow=uow, clock=clock, ids=ids
         )
