@@ -59,11 +59,13 @@ REFERENCE: dict[str, tuple[str, str]] = {
     "vote_unvote": ("≈770 ORM", "≥ 1,500, exact"),
     "comment": ("", "≥ 1,000"),
     "sign_in": ("≈60 per core-s (argon2id 17 ms)", ""),
+    "search": ("p50 ≈ 2 ms, p95 ≈ 50 ms (FTS)", "p95 < 20 ms"),
     "sqlite_list_anon": ("", ""),
     "sqlite_vote_unvote": ("p99 ≈ 820 ms at 50 conns", "p99 < 100 ms"),
 }
 QUERY_REFERENCE = {
-    "sqlalchemy_core_service": "558 µs Core, 745 µs ORM",
+    "service_as_served": "745 µs ORM, 558 µs Core",
+    "service_with_pre_ping": "",
     "sqlalchemy_core_bare": "558 µs (Core)",
     "asyncpg_raw": "136 µs",
     "asyncpg_mapped": "",
@@ -205,6 +207,7 @@ class RouteResult:
     seconds: float
     rps: float
     p50_ms: float
+    p95_ms: float
     p99_ms: float
     error_rate: float
     statuses: dict[str, int]
@@ -248,6 +251,7 @@ async def measure(
         seconds=round(wall, 2),
         rps=round(tally.count / wall, 1),
         p50_ms=round(tally.percentile(50) * 1000, 2),
+        p95_ms=round(tally.percentile(95) * 1000, 2),
         p99_ms=round(tally.percentile(99) * 1000, 2),
         error_rate=round(tally.errors / max(count, 1), 4),
         statuses={str(k): v for k, v in sorted(tally.statuses.items())},
@@ -384,6 +388,35 @@ def scripts_for(fx: Fixture, identities: list[Identity]) -> dict[str, ScriptMake
     }
 
 
+def search_queries(count: int = 200) -> list[str]:
+    """Mixed word frequency: common words (every match must be ranked), middling, rare, pairs."""
+    rng = random.Random(9)
+    common, middle, rare = seed.WORDS[:10], seed.WORDS[40:120], seed.WORDS[-60:]
+    queries = []
+    for n in range(count):
+        kind = n % 4
+        if kind == 0:
+            queries.append(rng.choice(common))
+        elif kind == 1:
+            queries.append(rng.choice(middle))
+        elif kind == 2:
+            queries.append(rng.choice(rare))
+        else:
+            queries.append(f"{rng.choice(middle)} {rng.choice(common + rare)}")
+    return queries
+
+
+def search_scripts(forum_id: str) -> ScriptMaker:
+    queries = iter(search_queries() * 100)
+    anon = Identity()
+
+    def search(_: int) -> tuple[Identity, load.Script]:
+        q = next(queries).replace(" ", "+")
+        return anon, [Request("GET", f"/api/v1/forums/{forum_id}/ideas?q={q}&limit=20")]
+
+    return search
+
+
 def sign_in_scripts(identities: list[Identity]) -> ScriptMaker:
     def sign_in(worker: int) -> tuple[Identity, load.Script]:
         number = seed.POOL_USERS - 1 - worker
@@ -406,6 +439,8 @@ async def signed_in(server: Server, tokens: list[str], prime_path: str) -> list[
 
 async def query_costs(database: str, forum_id: str, iterations: int) -> dict[str, dict[str, float]]:
     """CPU and wall time per top-20 query: through the repository, bare Core, raw asyncpg."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     from customercase.adapters.sql import tables as t
     from customercase.adapters.sql.engine import make_engine
     from customercase.adapters.sql.repositories import SqlIdeaRepository
@@ -415,6 +450,9 @@ async def query_costs(database: str, forum_id: str, iterations: int) -> dict[str
     from customercase.services.ideas import list_ideas
 
     engine = make_engine(seed.app_url(database), pool_size=2)
+    # The foundation's engine pinged on every checkout (pool_pre_ping): what that round trip costs.
+    pinged = create_async_engine(seed.app_url(database), pool_size=2, pool_pre_ping=True)
+    unpinged = create_async_engine(seed.app_url(database), pool_size=2)
     query = IdeaQuery(ForumId(forum_id), Sort.TOP, None, None, 20, None)
     stmt = (
         SqlIdeaRepository._views(None, None)  # type: ignore[arg-type]
@@ -433,8 +471,11 @@ async def query_costs(database: str, forum_id: str, iterations: int) -> dict[str
     async def service() -> None:
         await list_ideas(query, None, uow=SqlUnitOfWork(engine))
 
+    async def service_pinged() -> None:
+        await list_ideas(query, None, uow=SqlUnitOfWork(pinged))
+
     async def core() -> None:
-        async with engine.connect() as conn:
+        async with unpinged.connect() as conn:
             (await conn.execute(stmt)).all()
 
     async def raw() -> None:
@@ -445,26 +486,42 @@ async def query_costs(database: str, forum_id: str, iterations: int) -> dict[str
         [idea_view(r) for r in rows]
 
     variants = {
-        "sqlalchemy_core_service": service,
+        "service_as_served": service,
+        "service_with_pre_ping": service_pinged,
         "sqlalchemy_core_bare": core,
         "asyncpg_raw": raw,
         "asyncpg_mapped": mapped,
     }
+    # Interleaved rounds, median per variant: a busy box slows whichever variant is running.
+    rounds = 5
+    per_round = max(1, iterations // rounds)
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     out: dict[str, dict[str, float]] = {}
     try:
-        for name, run in variants.items():
-            for _ in range(max(20, iterations // 10)):
+        for run in variants.values():
+            for _ in range(max(20, per_round // 2)):
                 await run()
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            for _ in range(iterations):
-                await run()
-            cpu = (time.process_time() - cpu0) / iterations
-            wall = (time.perf_counter() - wall0) / iterations
+        for _ in range(rounds):
+            for name, run in variants.items():
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                for _ in range(per_round):
+                    await run()
+                samples[name].append(
+                    (
+                        (time.process_time() - cpu0) / per_round,
+                        (time.perf_counter() - wall0) / per_round,
+                    )
+                )
+        for name, got in samples.items():
+            cpu = sorted(c for c, _ in got)[rounds // 2]
+            wall = sorted(w for _, w in got)[rounds // 2]
             out[name] = {"cpu_us": round(cpu * 1e6), "wall_us": round(wall * 1e6)}
             print(f"  {name:<26} {cpu * 1e6:>6.0f} µs CPU  {wall * 1e6:>6.0f} µs wall per query")
     finally:
         await pg.close()
         await engine.dispose()
+        await unpinged.dispose()
+        await pinged.dispose()
     return out
 
 
@@ -627,6 +684,14 @@ async def run_postgres(opts: Options, s: seed.Seed, results: dict[str, Any]) -> 
                     database=s.database,
                 )
             )  # fmt: skip
+        if s.search_forum_id and (not opts.routes or "search" in opts.routes):
+            # Today's q is a word filter (ILIKE); the search issue replaces it. 200 queries.
+            rows.append(
+                await measure(
+                    "search", app, search_scripts(s.search_forum_id),
+                    Bounds(200, max(opts.seconds, 30), 4), database=s.database,
+                )
+            )  # fmt: skip
         results["memory"]["app_postgres_rss_mb"] = round(rss_mb(app.pid), 1)
     finally:
         app.stop()
@@ -673,8 +738,9 @@ def table(results: dict[str, Any]) -> Iterator[str]:
     rows: list[RouteResult] = results["routes"]
     ceiling = next((r.req_per_cpu_s for r in rows if r.route == "ceiling"), None)
     head = (
-        f"{'route':<20} {'conns':>5} {'req':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>8} "
-        f"{'err':>6} {'CPU s':>6} {'req/CPU-s':>9} {'×ceil':>6} {'PG µs':>6}  issue says | goal"
+        f"{'route':<20} {'conns':>5} {'req':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>8} {'err':>6} {'CPU s':>6} {'req/CPU-s':>9} {'×ceil':>6} {'PG µs':>6}"
+        "  issue says | goal"
     )
     yield head
     yield "-" * len(head)
@@ -686,6 +752,7 @@ def table(results: dict[str, Any]) -> Iterator[str]:
         ref = " | ".join(x for x in (r.reference, r.goal) if x)
         yield (
             f"{r.route:<20} {r.concurrency:>5} {r.requests:>6} {r.rps:>7,.0f} {r.p50_ms:>7.1f} "
+            f"{r.p95_ms:>7.1f} "
             f"{r.p99_ms:>8.1f} {r.error_rate:>6.1%} {r.server_cpu_s:>6.2f} "
             f"{r.req_per_cpu_s:>9,.0f} "
             f"{ratio:>6} {pg:>6}  {ref}"
@@ -700,6 +767,13 @@ def table(results: dict[str, Any]) -> Iterator[str]:
         yield f"{key}: {value} MB after the run (goal < 150 MB)"
     if "counters_exact" in results:
         yield f"vote counters exact after vote/unvote: {results['counters_exact']}"
+    busiest = max((max(r.load_average) for r in rows), default=0.0)
+    cpus = os.cpu_count() or 1
+    if busiest > cpus + 0.5:
+        yield (
+            f"WARNING: the box was busy (load average up to {busiest:.1f} on {cpus} CPUs): req/s "
+            "and latencies are not comparable between runs; per-CPU-second figures less so."
+        )
 
 
 def git_commit() -> str:
