@@ -66,6 +66,8 @@ REFERENCE: dict[str, tuple[str, str]] = {
 QUERY_REFERENCE = {
     "service_as_served": "745 µs ORM, 558 µs Core",
     "service_with_pre_ping": "",
+    "service_autocommit": "",
+    "repository_list_only": "",
     "sqlalchemy_core_bare": "558 µs (Core)",
     "asyncpg_raw": "136 µs",
     "asyncpg_mapped": "",
@@ -82,17 +84,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def postgres_cpu_seconds(database: str) -> float:
-    """CPU of the PostgreSQL backends serving `database` (their titles name it), so that other
-    databases on the same server (test suites running alongside) are not counted."""
-    total = 0.0
+def postgres_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving `database` (their titles name it), so that
+    other databases on the same server (test suites running alongside) are not counted."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
                 title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
                 if title.startswith("postgres: ") and f" {database} " in title:
-                    total += cpu_seconds(int(entry.name))
-    return total
+                    found[int(entry.name)] = cpu_seconds(int(entry.name))
+    return found
+
+
+def postgres_cpu_since(database: str, before: dict[int, float]) -> float:
+    """CPU the backends spent since `before`; a backend that exited in between is not counted
+    (the pool closes overflow connections), so this is a lower bound."""
+    now = postgres_cpu(database)
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
 
 def load_average() -> float:
@@ -215,6 +224,7 @@ class RouteResult:
     req_per_cpu_s: float
     pg_cpu_us_per_req: float | None
     load_average: tuple[float, float] = (0.0, 0.0)
+    rss_after_mb: float = 0.0
     vs_ceiling: float | None = None
     reference: str = ""
     goal: str = ""
@@ -232,14 +242,14 @@ async def measure(
         max_requests=min(300, bounds.requests // 5 + 2), max_seconds=3,
     )  # fmt: skip
     await warm
-    cpu0, pg0 = cpu_seconds(server.pid), postgres_cpu_seconds(database) if database else 0.0
+    cpu0, pg0 = cpu_seconds(server.pid), postgres_cpu(database) if database else {}
     load_before = load_average()
     tally = await load.drive(
         "127.0.0.1", server.port, scripts, concurrency=bounds.concurrency,
         max_requests=bounds.requests, max_seconds=bounds.seconds,
     )  # fmt: skip
     cpu = cpu_seconds(server.pid) - cpu0
-    pg = postgres_cpu_seconds(database) - pg0 if database else None
+    pg = postgres_cpu_since(database, pg0) if database else None
     wall = tally.ended - tally.started
     count = tally.count + tally.statuses.get(0, 0)
     reference, goal = REFERENCE.get(route, ("", ""))
@@ -259,6 +269,7 @@ async def measure(
         req_per_cpu_s=round(tally.count / cpu, 1) if cpu > 0 else float("nan"),
         pg_cpu_us_per_req=round(pg / max(tally.count, 1) * 1e6) if pg is not None else None,
         load_average=(load_before, load_average()),
+        rss_after_mb=round(rss_mb(server.pid), 1),
         reference=reference,
         goal=goal,
     )
@@ -453,6 +464,8 @@ async def query_costs(database: str, forum_id: str, iterations: int) -> dict[str
     # The foundation's engine pinged on every checkout (pool_pre_ping): what that round trip costs.
     pinged = create_async_engine(seed.app_url(database), pool_size=2, pool_pre_ping=True)
     unpinged = create_async_engine(seed.app_url(database), pool_size=2)
+    # What a read-only unit of work would save: no BEGIN and ROLLBACK round trips.
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     query = IdeaQuery(ForumId(forum_id), Sort.TOP, None, None, 20, None)
     stmt = (
         SqlIdeaRepository._views(None, None)  # type: ignore[arg-type]
@@ -474,6 +487,13 @@ async def query_costs(database: str, forum_id: str, iterations: int) -> dict[str
     async def service_pinged() -> None:
         await list_ideas(query, None, uow=SqlUnitOfWork(pinged))
 
+    async def service_autocommit() -> None:
+        await list_ideas(query, None, uow=SqlUnitOfWork(autocommit))
+
+    async def repository() -> None:
+        async with unpinged.connect() as conn:
+            await SqlIdeaRepository(conn).list(query, None)
+
     async def core() -> None:
         async with unpinged.connect() as conn:
             (await conn.execute(stmt)).all()
@@ -488,6 +508,8 @@ async def query_costs(database: str, forum_id: str, iterations: int) -> dict[str
     variants = {
         "service_as_served": service,
         "service_with_pre_ping": service_pinged,
+        "service_autocommit": service_autocommit,
+        "repository_list_only": repository,
         "sqlalchemy_core_bare": core,
         "asyncpg_raw": raw,
         "asyncpg_mapped": mapped,
