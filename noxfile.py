@@ -1,5 +1,7 @@
 """Every check, by name: `nox -s lint types unit integration e2e` (make test runs them all).
 
+`nox -s bench` (make bench) measures speed; it is never part of the checks.
+
 Sessions run in the project's own .venv (`nox --no-venv`, as the Makefile calls them), which
 `make` installs from requirements.lock.
 """
@@ -49,3 +51,9 @@ def e2e(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole suite in one pytest run: unit, integration, browser."""
     session.run(sys.executable, "-m", "pytest", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Seed PostgreSQL, serve, load every hot route; benchmarks/results/latest.json."""
+    session.run(sys.executable, "benchmarks/run.py", *session.posargs)

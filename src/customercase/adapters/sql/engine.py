@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+# A pooled connection used this recently is taken as alive; one idle for longer is pinged
+# before use. See _ping_when_idle: this is SQLAlchemy's pre-ping, minus the round trip on a
+# busy server.
+IDLE_PING_SECONDS = 10.0
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    idle_ping_seconds: float = IDLE_PING_SECONDS,
+) -> AsyncEngine:
     """An engine tuned for the database at `url`."""
     if url.startswith("sqlite"):
         # One connection: SQLite has a single writer, and queueing in the pool is kinder than
@@ -17,14 +29,38 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        echo=echo,
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, echo=echo
     )
+    event.listen(engine.sync_engine, "checkin", _note_checkin)
+    event.listen(engine.sync_engine, "checkout", _ping_when_idle(idle_ping_seconds))
+    return engine
+
+
+def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_when_idle(idle_seconds: float) -> Any:
+    """Ping a connection that sat in the pool longer than `idle_seconds` before handing it out.
+
+    pool_pre_ping pings on every checkout: one more round trip on every unit of work, about a
+    tenth of the CPU of a forum page (docs/performance.md). Connections die while idle (a
+    server restart, a firewall's idle timeout), so those are the ones checked; a dead one is
+    replaced by the pool, which retries the checkout (SQLAlchemy's "pessimistic disconnect
+    handling" recipe). A connection that breaks between two busy requests fails its request, and
+    SQLAlchemy then invalidates the whole pool, as it would with pre-ping.
+    """
+
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("checked_in_at", 0.0) < idle_seconds:
+            return
+        try:
+            dbapi_conn.ping()
+        except Exception as error:
+            raise exc.DisconnectionError() from error
+
+    return checkout
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
