@@ -18,6 +18,12 @@ from customercase.entrypoints.http.health import AvatarController, HealthControl
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
 from customercase.entrypoints.http.middleware import request_id_middleware
+from customercase.entrypoints.http.pages.account import AccountPages
+from customercase.entrypoints.http.pages.common import static_files, template_config
+from customercase.entrypoints.http.pages.errors import negotiated
+from customercase.entrypoints.http.pages.forums import ForumPages
+from customercase.entrypoints.http.pages.ideas import IdeaPages
+from customercase.entrypoints.http.pages.staff import StaffPages
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
@@ -72,6 +78,11 @@ def create_app(container: Container) -> Litestar:
             IdeaController,
             HealthController,
             AvatarController,
+            AccountPages,
+            ForumPages,
+            IdeaPages,
+            StaffPages,
+            static_files(),
         ],
         dependencies={
             "uow": sync(provide_uow),
@@ -82,7 +93,9 @@ def create_app(container: Container) -> Litestar:
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),
         },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # Pages answer browsers with HTML error pages; everything else stays problem+json.
+        exception_handlers=negotiated(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="Customer Case", version="1", path="/schema", render_plugins=[JsonRenderPlugin()]
         ),
