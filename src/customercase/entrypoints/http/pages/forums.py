@@ -104,7 +104,9 @@ class ForumPages(Controller):
             "is_staff": await is_staff(forum, user, uow),
         }
         if is_htmx(request) and request.headers.get("hx-target") == "results":
-            return page("forum_results.html", context, vary=True)
+            results = page("forum_results.html", context, vary=True)
+            results.headers["HX-Push-Url"] = here  # the tidy address, not every empty field
+            return results
         return page("forum.html", context, vary=True)
 
     @get("/forums/{forum_id:str}/ideas/new", cache=False)
