@@ -1,0 +1,148 @@
+"""The pages over HTTP, on SQLite and PostgreSQL: what a browser gets, without the browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import Browser
+from tests.integration.walk import PASSWORD, open_forum, sign_up, submit, unique
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+HTMX = {"hx-request": "true", "hx-target": "results"}
+
+
+async def test_an_unknown_forum_is_an_html_page_for_browsers_and_a_problem_for_the_api(
+    browser: Browser,
+) -> None:
+    client = await browser()
+
+    page = await client.get("/forums/nope", headers=HTML)
+    api = await client.get("/api/v1/forums/nope", headers=HTML)
+
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Page not found</h1>" in page.text
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+    assert api.json()["type"] == "/problems/not-found"
+
+
+async def test_a_private_forum_page_is_not_found_for_an_outsider(browser: Browser) -> None:
+    staff, outsider = await browser(), await browser()
+    await sign_up(staff)
+    await sign_up(outsider, "Otto Outsider")
+    forum = await open_forum(staff, "private")
+    idea = await submit(staff, forum["id"], "Hidden plans")
+
+    forum_page = await outsider.get(f"/forums/{forum['id']}", headers=HTML)
+    idea_page = await outsider.get(f"/ideas/{idea['id']}", headers=HTML)
+    staff_page = await staff.get(f"/forums/{forum['id']}", headers=HTML)
+
+    assert forum_page.status_code == 404 and idea_page.status_code == 404
+    assert "Hidden plans" not in forum_page.text + idea_page.text
+    assert staff_page.status_code == 200 and "Hidden plans" in staff_page.text
+
+
+async def test_a_vote_without_signing_in_sends_the_browser_to_sign_in_and_back(
+    browser: Browser,
+) -> None:
+    author, visitor = await browser(), await browser()
+    await sign_up(author)
+    forum = await open_forum(author)
+    idea = await submit(author, forum["id"], "Dark mode")
+    forum_path = f"/forums/{forum['id']}"
+
+    plain = await visitor.post(
+        f"/ideas/{idea['id']}/vote",
+        data={"vote": "1"},
+        headers={**HTML, "referer": f"http://testserver.local{forum_path}"},
+    )
+    htmx = await visitor.post(
+        f"/ideas/{idea['id']}/vote",
+        data={"vote": "1"},
+        headers={"hx-request": "true", "referer": f"http://testserver.local{forum_path}"},
+    )
+
+    assert plain.status_code == 303
+    assert plain.headers["location"] == f"/signin?next=%2Fforums%2F{forum['id']}"
+    assert htmx.headers["hx-redirect"] == f"/signin?next=%2Fforums%2F{forum['id']}"
+
+
+async def test_an_htmx_vote_answers_with_the_new_button_and_a_form_post_goes_back(
+    browser: Browser,
+) -> None:
+    author, voter = await browser(), await browser()
+    await sign_up(author)
+    await sign_up(voter, "Vic Voter")
+    forum = await open_forum(author)
+    idea = await submit(author, forum["id"], "Dark mode")
+
+    htmx = await voter.post(
+        f"/ideas/{idea['id']}/vote",
+        data={"vote": "1", "next": f"/forums/{forum['id']}"},
+        headers={"hx-request": "true"},
+    )
+    plain = await voter.post(
+        f"/ideas/{idea['id']}/vote", data={"vote": "0", "next": f"/forums/{forum['id']}"}
+    )
+
+    assert htmx.status_code == 200 and htmx.text.lstrip().startswith('<form class="vote is-voted"')
+    assert '<span class="count">2</span>' in htmx.text and "<html" not in htmx.text
+    assert plain.status_code == 303 and plain.headers["location"] == f"/forums/{forum['id']}"
+
+
+async def test_an_htmx_search_gets_only_the_results_and_a_tidy_address(browser: Browser) -> None:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+    await submit(client, forum["id"], "Dark mode for the dashboard")
+    await submit(client, forum["id"], "Export as CSV")
+
+    answer = await client.get(
+        f"/forums/{forum['id']}", params={"q": "dark", "status": "", "sort": "top"}, headers=HTMX
+    )
+
+    assert answer.status_code == 200 and answer.text.lstrip().startswith('<section id="results"')
+    assert "Dark mode for the dashboard" in answer.text and "Export as CSV" not in answer.text
+    assert answer.headers["hx-push-url"] == f"/forums/{forum['id']}?q=dark"
+    assert "HX-Request" in answer.headers["vary"]
+
+
+@pytest.mark.parametrize("next_path", ["//evil.example/", "https://evil.example/", "javascript:x"])
+async def test_signing_in_never_sends_the_browser_to_another_site(
+    browser: Browser, next_path: str
+) -> None:
+    client = await browser()
+    user = await sign_up(client)
+    fresh = await browser()
+
+    answer = await fresh.post(
+        "/signin", data={"email": user["email"], "password": PASSWORD, "next": next_path}
+    )
+
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+async def test_a_summary_holding_markup_is_sent_escaped(browser: Browser) -> None:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+    idea = await submit(client, forum["id"], "<script>alert(1)</script> & more")
+
+    page = await client.get(f"/ideas/{idea['id']}", headers=HTML)
+
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page.text
+
+
+async def test_signing_up_with_a_taken_email_says_so_next_to_the_email(browser: Browser) -> None:
+    first, second = await browser(), await browser()
+    user = await sign_up(first)
+
+    answer = await second.post(
+        "/signup", data={"name": "Copy Cat", "email": user["email"], "password": unique("pw")}
+    )
+
+    assert answer.status_code == 422
+    assert '<p class="field-error" id="email-error">An account with this email exists.' in (
+        answer.text
+    )
+    assert 'value="Copy Cat"' in answer.text
