@@ -146,3 +146,33 @@ async def test_signing_up_with_a_taken_email_says_so_next_to_the_email(browser: 
         answer.text
     )
     assert 'value="Copy Cat"' in answer.text
+
+
+async def test_comments_come_oldest_first_a_page_at_a_time(browser: Browser) -> None:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+    idea = await submit(client, forum["id"], "Long thread")
+    for n in range(21):
+        await client.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": f"Note {n:02}"})
+
+    first = await client.get(f"/ideas/{idea['id']}", headers=HTML)
+    posted = await client.post(f"/ideas/{idea['id']}/comments", data={"body": "The newest"})
+    later = await client.get(posted.headers["location"].split("#")[0], headers=HTML)
+
+    assert first.text.index("Note 00") < first.text.index("Note 19")
+    assert "Note 20" not in first.text and "Later comments" in first.text
+    assert posted.status_code == 303 and "?after=" in posted.headers["location"]
+    assert later.text.index("Note 20") < later.text.index("The newest")
+    assert "Note 19" not in later.text
+
+
+async def test_a_forum_without_ideas_invites_the_first_one(browser: Browser) -> None:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+
+    page = await client.get(f"/forums/{forum['id']}", headers=HTML)
+
+    assert "No ideas yet." in page.text
+    assert f'href="/forums/{forum["id"]}/ideas/new">Be the first' in page.text
