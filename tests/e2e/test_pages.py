@@ -116,10 +116,17 @@ async def test_search_updates_the_list_as_you_type(open_page: OpenPage, site: Si
     titles = await page.locator(".idea-title").all_inner_texts()
     await page.get_by_label("Search ideas").fill("zebra crossings")
     await expect(page.locator(".empty")).to_contain_text("No ideas match “zebra crossings”")
+    announced = await page.locator("#results-status").inner_text()
+    await page.get_by_label("Search ideas").fill("")
+    await page.get_by_label("Status").select_option("done")
+    await expect(page.locator(".idea-row")).to_have_count(2)
+    statuses = await page.locator(".idea-row .status").all_inner_texts()
 
     assert titles == ["Dark mode for the dashboard"]
+    assert announced == "0 ideas shown for “zebra crossings”"
+    assert statuses == ["Done", "Done"]
     assert await page.evaluate("window.notReloaded === true")
-    assert parse_qs(urlsplit(page.url).query) == {"q": ["zebra crossings"]}
+    assert parse_qs(urlsplit(page.url).query) == {"status": ["done"]}
 
 
 async def test_the_core_flows_work_with_javascript_off(open_page: OpenPage, site: Site) -> None:

@@ -52,6 +52,12 @@ async def is_staff(forum: Forum, user: DomainUser | None, uow: UnitOfWork) -> bo
     return view.my_role is not None
 
 
+def shown(count: int, q: str) -> str:
+    """What a screen reader announces when the list changes in place."""
+    line = f"{count} idea{'' if count == 1 else 's'} shown"
+    return f"{line} for “{q}”" if q else line
+
+
 def forum_url(forum_id: str, **params: str) -> str:
     query = urlencode({k: v for k, v in params.items() if v and not (k == "sort" and v == "top")})
     return f"/forums/{forum_id}" + (f"?{query}" if query else "")
@@ -100,10 +106,12 @@ class ForumPages(Controller):
             "cursor": cursor,
             "here": here,
             "links": links,
-            "summary_line": f"{len(found.items)} ideas shown" + (f" for “{q}”" if q else ""),
+            "summary_line": shown(len(found.items), q),
             "is_staff": await is_staff(forum, user, uow),
         }
-        if is_htmx(request) and request.headers.get("hx-target") == "results":
+        partial = is_htmx(request) and request.headers.get("hx-target") == "results"
+        context["partial"] = partial
+        if partial:
             results = page("forum_results.html", context, vary=True)
             results.headers["HX-Push-Url"] = here  # the tidy address, not every empty field
             return results
