@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.integration.conftest import Browser
@@ -9,6 +10,17 @@ from tests.integration.walk import PASSWORD, open_forum, sign_up, submit, unique
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 HTMX = {"hx-request": "true", "hx-target": "results"}
+
+
+async def post_form(
+    client: httpx.AsyncClient, path: str, data: dict[str, str], **headers: str
+) -> httpx.Response:
+    """POST a page's form as a browser would, CSRF token included once the app sets one."""
+    if "csrftoken" not in client.cookies:
+        await client.get("/signin", headers=HTML)
+    token = client.cookies.get("csrftoken", "")
+    hyphenated = {k.replace("_", "-"): v for k, v in headers.items()}
+    return await client.post(path, data={**data, "_csrf_token": token}, headers=hyphenated)
 
 
 async def test_an_unknown_forum_is_an_html_page_for_browsers_and_a_problem_for_the_api(
@@ -50,15 +62,12 @@ async def test_a_vote_without_signing_in_sends_the_browser_to_sign_in_and_back(
     idea = await submit(author, forum["id"], "Dark mode")
     forum_path = f"/forums/{forum['id']}"
 
-    plain = await visitor.post(
-        f"/ideas/{idea['id']}/vote",
-        data={"vote": "1"},
-        headers={**HTML, "referer": f"http://testserver.local{forum_path}"},
+    referer = f"http://testserver.local{forum_path}"
+    plain = await post_form(
+        visitor, f"/ideas/{idea['id']}/vote", {"vote": "1"}, accept=HTML["accept"], referer=referer
     )
-    htmx = await visitor.post(
-        f"/ideas/{idea['id']}/vote",
-        data={"vote": "1"},
-        headers={"hx-request": "true", "referer": f"http://testserver.local{forum_path}"},
+    htmx = await post_form(
+        visitor, f"/ideas/{idea['id']}/vote", {"vote": "1"}, hx_request="true", referer=referer
     )
 
     assert plain.status_code == 303
@@ -75,14 +84,11 @@ async def test_an_htmx_vote_answers_with_the_new_button_and_a_form_post_goes_bac
     forum = await open_forum(author)
     idea = await submit(author, forum["id"], "Dark mode")
 
-    htmx = await voter.post(
-        f"/ideas/{idea['id']}/vote",
-        data={"vote": "1", "next": f"/forums/{forum['id']}"},
-        headers={"hx-request": "true"},
+    back = f"/forums/{forum['id']}"
+    htmx = await post_form(
+        voter, f"/ideas/{idea['id']}/vote", {"vote": "1", "next": back}, hx_request="true"
     )
-    plain = await voter.post(
-        f"/ideas/{idea['id']}/vote", data={"vote": "0", "next": f"/forums/{forum['id']}"}
-    )
+    plain = await post_form(voter, f"/ideas/{idea['id']}/vote", {"vote": "0", "next": back})
 
     assert htmx.status_code == 200 and htmx.text.lstrip().startswith('<form class="vote is-voted"')
     assert '<span class="count">2</span>' in htmx.text and "<html" not in htmx.text
@@ -114,8 +120,8 @@ async def test_signing_in_never_sends_the_browser_to_another_site(
     user = await sign_up(client)
     fresh = await browser()
 
-    answer = await fresh.post(
-        "/signin", data={"email": user["email"], "password": PASSWORD, "next": next_path}
+    answer = await post_form(
+        fresh, "/signin", {"email": user["email"], "password": PASSWORD, "next": next_path}
     )
 
     assert answer.status_code == 303 and answer.headers["location"] == "/"
@@ -137,8 +143,8 @@ async def test_signing_up_with_a_taken_email_says_so_next_to_the_email(browser: 
     first, second = await browser(), await browser()
     user = await sign_up(first)
 
-    answer = await second.post(
-        "/signup", data={"name": "Copy Cat", "email": user["email"], "password": unique("pw")}
+    answer = await post_form(
+        second, "/signup", {"name": "Copy Cat", "email": user["email"], "password": unique("pw")}
     )
 
     assert answer.status_code == 422
@@ -154,10 +160,10 @@ async def test_comments_come_oldest_first_a_page_at_a_time(browser: Browser) -> 
     forum = await open_forum(client)
     idea = await submit(client, forum["id"], "Long thread")
     for n in range(21):
-        await client.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": f"Note {n:02}"})
+        await post_form(client, f"/ideas/{idea['id']}/comments", {"body": f"Note {n:02}"})
 
     first = await client.get(f"/ideas/{idea['id']}", headers=HTML)
-    posted = await client.post(f"/ideas/{idea['id']}/comments", data={"body": "The newest"})
+    posted = await post_form(client, f"/ideas/{idea['id']}/comments", {"body": "The newest"})
     later = await client.get(posted.headers["location"].split("#")[0], headers=HTML)
 
     assert first.text.index("Note 00") < first.text.index("Note 19")
