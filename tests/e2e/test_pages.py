@@ -36,6 +36,45 @@ async def submit_idea(page: Page, site: Site, summary: str, details: str = "") -
     await page.wait_for_url(re.compile(r"/ideas/\w+$"))
 
 
+async def test_the_first_tab_reaches_a_visible_skip_link(open_page: OpenPage, site: Site) -> None:
+    page = await open_page()
+    await page.goto(f"/forums/{site.demo.forum_id}")
+
+    await page.keyboard.press("Tab")
+    focused = await page.evaluate("document.activeElement.textContent")
+    outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    top = await page.evaluate("document.activeElement.getBoundingClientRect().top")
+
+    assert focused == "Skip to content" and outline == "solid" and top >= 0
+
+
+async def test_pages_forbid_framing_and_foreign_scripts(open_page: OpenPage, site: Site) -> None:
+    page = await open_page()
+
+    answer = await page.goto(f"/forums/{site.demo.forum_id}")
+
+    assert answer is not None
+    policy = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+async def test_search_and_votes_work_under_the_pages_own_security_policy(
+    open_page: OpenPage, site: Site
+) -> None:
+    page = await open_page(bypass_csp=False)
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    await sign_up(page, "Cora Policy")
+    await page.goto(f"/forums/{site.demo.forum_id}?sort=new")
+
+    await page.get_by_label("Search ideas").press_sequentially("csv", delay=20)
+    await expect(page.locator(".idea-row")).to_have_count(1)
+    await page.locator(".idea-row .vote-button").click()
+    await expect(page.locator(".you-voted")).to_have_count(1)
+
+    assert refused == []
+
+
 async def test_a_visitor_reads_a_forum_and_an_idea(open_page: OpenPage, site: Site) -> None:
     page = await open_page()
 
@@ -236,8 +275,9 @@ async def test_the_vote_button_works_from_the_keyboard_and_keeps_focus(
         str(before + 1)
     )
     focused = await page.evaluate("document.activeElement.className")
+    outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
 
-    assert focused == "vote-button"
+    assert focused == "vote-button" and outline == "solid"
 
 
 @pytest.mark.parametrize("path", ["forum", "idea", "submit", "signup", "me"])
