@@ -14,8 +14,14 @@ from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.identity import SESSION_COOKIE, cleared_cookie, session_cookie
-from customercase.entrypoints.http.pages.common import field_errors, local_path, page, see_other
-from customercase.entrypoints.http.pages.forums import Form, viewer
+from customercase.entrypoints.http.pages.common import (
+    Form,
+    field_errors,
+    local_path,
+    page,
+    see_other,
+    viewer,
+)
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.services import identity
 

@@ -11,6 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar import Request
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
@@ -18,6 +20,12 @@ from litestar.template.config import TemplateConfig
 
 from customercase.domain.errors import Conflict, InvalidField
 from customercase.domain.ideas import Status
+from customercase.domain.ids import UserId
+from customercase.domain.ports import UnitOfWork
+from customercase.domain.users import User as DomainUser
+from customercase.domain.vendors import Forum
+from customercase.entrypoints.http.schemas import Presenter, User
+from customercase.services import vendors
 
 HERE = Path(__file__).resolve().parent.parent
 TEMPLATES = HERE / "templates"
@@ -33,6 +41,7 @@ STATUS_LABELS = {
     Status.DECLINED.value: "Declined",
 }
 FormErrors = dict[str, str]
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def _date(value: datetime) -> str:
@@ -122,3 +131,20 @@ def page(
 def field_errors(error: InvalidField | Conflict) -> FormErrors:
     """A domain error as the message to show next to the field it names."""
     return {error.field: error.message}
+
+
+def uid(user: DomainUser | None) -> UserId | None:
+    return user.id if user else None
+
+
+def viewer(user: DomainUser | None, present: Presenter) -> User | None:
+    """The signed-in user as the page header shows them."""
+    return present.user(user.id, user.name) if user else None
+
+
+async def is_staff(forum: Forum, user: DomainUser | None, uow: UnitOfWork) -> bool:
+    """Whether the user is staff of the forum's vendor (they see the staff controls)."""
+    if user is None:
+        return False
+    view = await vendors.get_vendor(forum.vendor_id, user.id, uow=uow)
+    return view.my_role is not None

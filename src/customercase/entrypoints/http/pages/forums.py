@@ -7,49 +7,35 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from customercase.domain.errors import InvalidField, NotSignedIn
 from customercase.domain.ideas import IdeaQuery, Sort, Status
-from customercase.domain.ids import ForumId, UserId
+from customercase.domain.ids import ForumId
 from customercase.domain.ports import Clock, Ids, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.pages.common import (
     STATUS_LABELS,
+    Form,
     field_errors,
     is_htmx,
+    is_staff,
     page,
     see_other,
+    uid,
+    viewer,
 )
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.services import ideas, vendors
 
 PAGE_SIZE = 20
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class IdeaForm(msgspec.Struct):
     summary: str = ""
     description: str = ""
-
-
-def uid(user: DomainUser | None) -> UserId | None:
-    return user.id if user else None
-
-
-def viewer(user: DomainUser | None, present: Presenter) -> Any:
-    return present.user(user.id, user.name) if user else None
-
-
-async def is_staff(forum: Forum, user: DomainUser | None, uow: UnitOfWork) -> bool:
-    if user is None:
-        return False
-    view = await vendors.get_vendor(forum.vendor_id, user.id, uow=uow)
-    return view.my_role is not None
 
 
 def shown(count: int, q: str) -> str:

@@ -17,13 +17,16 @@ from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.pages.common import (
     STATUS_LABELS,
+    Form,
     back_to,
     field_errors,
     is_htmx,
+    is_staff,
     page,
     see_other,
+    uid,
+    viewer,
 )
-from customercase.entrypoints.http.pages.forums import Form, is_staff, uid, viewer
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.services import ideas, vendors
 

@@ -15,8 +15,14 @@ from customercase.domain.ports import UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum, Visibility
 from customercase.entrypoints.http.deps import Injected
-from customercase.entrypoints.http.pages.common import field_errors, page, see_other
-from customercase.entrypoints.http.pages.forums import Form, is_staff, viewer
+from customercase.entrypoints.http.pages.common import (
+    Form,
+    field_errors,
+    is_staff,
+    page,
+    see_other,
+    viewer,
+)
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.services import vendors
 
