@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import httpx
 import pytest
 
@@ -182,3 +185,21 @@ async def test_a_forum_without_ideas_invites_the_first_one(browser: Browser) -> 
 
     assert "No ideas yet." in page.text
     assert f'href="/forums/{forum["id"]}/ideas/new">Be the first' in page.text
+
+
+async def test_the_forum_pages_through_its_ideas_with_next_links(browser: Browser) -> None:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+    for n in range(23):
+        await submit(client, forum["id"], f"Idea number {n:02}")
+
+    first = await client.get(f"/forums/{forum['id']}?sort=new", headers=HTML)
+    next_url = re.search(r'<a class="next" href="([^"]+)"', first.text)
+    assert next_url is not None
+    second = await client.get(html.unescape(next_url.group(1)), headers=HTML)
+
+    assert first.text.count('class="idea-row"') == 20 and "Idea number 22" in first.text
+    assert second.text.count('class="idea-row"') == 3 and "Idea number 00" in second.text
+    assert "Idea number 03" not in second.text and "← First page" in second.text
+    assert '<a class="next"' not in second.text
