@@ -37,6 +37,12 @@ from customercase.entrypoints.http.middleware import (
     csrf_cookie_middleware,
     request_id_middleware,
 )
+from customercase.entrypoints.http.pages.account import AccountPages
+from customercase.entrypoints.http.pages.common import static_files, template_config
+from customercase.entrypoints.http.pages.errors import negotiated
+from customercase.entrypoints.http.pages.forums import ForumPages
+from customercase.entrypoints.http.pages.ideas import IdeaPages
+from customercase.entrypoints.http.pages.staff import StaffPages
 from customercase.entrypoints.http.participants import ParticipantController
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS, ProblemsDocumented
 from customercase.entrypoints.http.schemas import Presenter
@@ -125,6 +131,11 @@ def create_app(container: Container) -> Litestar:
         StopWatchingController,
         ParticipantController,
         WebhookController,
+        AccountPages,
+        ForumPages,
+        IdeaPages,
+        StaffPages,
+        static_files(),
     ]
     if dev_mailbox is not None:
         handlers.append(DevMailboxController)
@@ -145,7 +156,9 @@ def create_app(container: Container) -> Litestar:
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),
         },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # Pages answer browsers with HTML error pages; everything else stays problem+json.
+        exception_handlers=negotiated(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="Customer Case",
             version="1",

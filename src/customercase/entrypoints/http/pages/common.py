@@ -1,0 +1,150 @@
+"""What every page shares: the template engine, static files, redirects and small helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from customercase.domain.errors import Conflict, InvalidField
+from customercase.domain.ideas import Status
+from customercase.domain.ids import UserId
+from customercase.domain.ports import UnitOfWork
+from customercase.domain.users import User as DomainUser
+from customercase.domain.vendors import Forum
+from customercase.entrypoints.http.schemas import Presenter, User
+from customercase.services import vendors
+
+HERE = Path(__file__).resolve().parent.parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+HTMX = "htmx-2.0.11.min.js"
+
+STATUS_LABELS = {
+    Status.OPEN.value: "Open",
+    Status.UNDER_REVIEW.value: "Under review",
+    Status.PLANNED.value: "Planned",
+    Status.IN_PROGRESS.value: "In progress",
+    Status.DONE.value: "Done",
+    Status.DECLINED.value: "Declined",
+}
+FormErrors = dict[str, str]
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def _date(value: datetime) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """Jinja2 with autoescaping on for every template, and undefined names as errors."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["date"] = _date
+    env.globals.update(STATUS_LABELS=STATUS_LABELS, HTMX=HTMX)
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+
+def static_files() -> Router:
+    return create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        cache_control=CacheControlHeader(max_age=3600, public=True),
+        include_in_schema=False,
+    )
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    """An in-place update asked for by htmx, rather than a page the browser navigates to."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and "hx-history-restore-request" not in headers
+
+
+def local_path(raw: str | None, default: str = "/") -> str:
+    """A path on this site to go back to; anything else (another host, //x) is the default."""
+    if not raw:
+        return default
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or not raw.startswith("/") or raw.startswith("//"):
+        return default
+    if "\\" in raw:
+        return default
+    return raw
+
+
+def back_to(request: Request[Any, Any, Any], given: str | None, default: str) -> str:
+    """Where a form should send the browser afterwards: its `next` field, else where it was."""
+    if given:
+        return local_path(given, default)
+    referer = urlsplit(request.headers.get("referer", ""))
+    here = urlsplit(str(request.base_url))
+    if referer.netloc == here.netloc and referer.path:
+        return local_path(referer.path + (f"?{referer.query}" if referer.query else ""), default)
+    return default
+
+
+def see_other(path: str, cookies: list[Cookie] | None = None) -> Redirect:
+    """After a form POST: the browser GETs the next page (so reload does not post again)."""
+    return Redirect(path=path, status_code=303, cookies=cookies or [])
+
+
+def sign_in_path(next_path: str) -> str:
+    return "/signin?" + urlencode({"next": next_path})
+
+
+# Defence in depth behind autoescaping: scripts and styles only from our own origin, no
+# framing (the vote button must not be clickjacked). Avatars may come from an avatar service.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: https:; script-src 'self'; style-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def page(
+    name: str, context: dict[str, Any], status_code: int = 200, *, vary: bool = False
+) -> Template:
+    headers = {**PAGE_HEADERS, "Vary": "HX-Request"} if vary else dict(PAGE_HEADERS)
+    return Template(template_name=name, context=context, status_code=status_code, headers=headers)
+
+
+def field_errors(error: InvalidField | Conflict) -> FormErrors:
+    """A domain error as the message to show next to the field it names."""
+    return {error.field: error.message}
+
+
+def uid(user: DomainUser | None) -> UserId | None:
+    return user.id if user else None
+
+
+def viewer(user: DomainUser | None, present: Presenter) -> User | None:
+    """The signed-in user as the page header shows them."""
+    return present.user(user.id, user.name) if user else None
+
+
+async def is_staff(forum: Forum, user: DomainUser | None, uow: UnitOfWork) -> bool:
+    """Whether the user is staff of the forum's vendor (they see the staff controls)."""
+    if user is None:
+        return False
+    view = await vendors.get_vendor(forum.vendor_id, user.id, uow=uow)
+    return view.my_role is not None

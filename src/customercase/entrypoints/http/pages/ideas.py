@@ -1,0 +1,189 @@
+"""An idea's page, and the forms on it: vote, watch, comment and (staff) status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from customercase.domain.errors import InvalidField
+from customercase.domain.ideas import Status
+from customercase.domain.ids import CommentId, IdeaId
+from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.users import User as DomainUser
+from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.pages.common import (
+    STATUS_LABELS,
+    Form,
+    back_to,
+    field_errors,
+    is_htmx,
+    is_staff,
+    page,
+    see_other,
+    uid,
+    viewer,
+)
+from customercase.entrypoints.http.schemas import Presenter
+from customercase.services import ideas, vendors
+
+COMMENTS_PER_PAGE = 20
+
+
+class ToggleForm(msgspec.Struct):
+    next: str = ""
+    vote: str = "1"
+    watching: str = "1"
+
+
+class CommentForm(msgspec.Struct):
+    body: str = ""
+
+
+class StatusForm(msgspec.Struct):
+    status: str = ""
+
+
+def idea_url(idea_id: str, after: str = "", anchor: str = "") -> str:
+    query = f"?{urlencode({'after': after})}" if after else ""
+    return f"/ideas/{idea_id}{query}{anchor}"
+
+
+class IdeaPages(Controller):
+    include_in_schema = False
+
+    @get("/ideas/{idea_id:str}", cache=False)
+    async def idea_page(
+        self,
+        idea_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        present: Presenter,
+        after: str = "",
+    ) -> Template:
+        """The idea, its comments oldest first a page at a time, and the comment form."""
+        return await self._page(idea_id, user, uow, present, after, {}, {})
+
+    @post("/ideas/{idea_id:str}/vote")
+    async def vote(
+        self,
+        request: Request[Any, Any, Any],
+        idea_id: str,
+        data: Annotated[ToggleForm, Form],
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        present: Presenter,
+    ) -> Template | Redirect:
+        """Vote (vote=1) or withdraw it (vote=0); htmx gets the new button, others go back."""
+        if data.vote == "0":
+            view = await ideas.unvote(IdeaId(idea_id), uid(user), uow=uow)
+        else:
+            view = await ideas.vote(IdeaId(idea_id), uid(user), uow=uow, clock=clock)
+        next_path = back_to(request, data.next, idea_url(idea_id))
+        if is_htmx(request):
+            return page("partials/vote.html", {"idea": present.idea(view), "next": next_path})
+        return see_other(next_path)
+
+    @post("/ideas/{idea_id:str}/watch")
+    async def watch(
+        self,
+        request: Request[Any, Any, Any],
+        idea_id: str,
+        data: Annotated[ToggleForm, Form],
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        present: Presenter,
+    ) -> Template | Redirect:
+        """Watch (watching=1) or stop (watching=0); htmx gets the new button, others go back."""
+        watching = data.watching != "0"
+        await ideas.set_watching(IdeaId(idea_id), uid(user), watching, uow=uow)
+        next_path = back_to(request, data.next, idea_url(idea_id))
+        if is_htmx(request):
+            view = await ideas.get_idea(IdeaId(idea_id), uid(user), uow=uow)
+            return page("partials/watch.html", {"idea": present.idea(view), "next": next_path})
+        return see_other(next_path)
+
+    @post("/ideas/{idea_id:str}/comments")
+    async def comment(
+        self,
+        idea_id: str,
+        data: Annotated[CommentForm, Form],
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+        present: Presenter,
+    ) -> Template | Redirect:
+        """Post the comment and show it in place; an empty one shows the form with its error."""
+        cmd = ideas.AddComment(IdeaId(idea_id), uid(user), data.body)
+        try:
+            added = await ideas.add_comment(cmd, uow=uow, clock=clock, ids=ids)
+        except InvalidField as error:
+            values = {"body": data.body}
+            return await self._page(idea_id, user, uow, present, "", values, field_errors(error))
+        after = await self._page_holding(IdeaId(idea_id), added.comment.id, user, uow)
+        return see_other(idea_url(idea_id, after, f"#comment-{added.comment.id}"))
+
+    @post("/ideas/{idea_id:str}/status")
+    async def change_status(
+        self,
+        idea_id: str,
+        data: Annotated[StatusForm, Form],
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+    ) -> Redirect:
+        """Move the idea to another status (staff only) and show it."""
+        if data.status not in STATUS_LABELS:
+            raise InvalidField("status", "Choose one of the statuses offered.")
+        await ideas.change_status(
+            IdeaId(idea_id), Status(data.status), uid(user), uow=uow, clock=clock, ids=ids
+        )
+        return see_other(idea_url(idea_id))
+
+    async def _page(
+        self,
+        idea_id: str,
+        user: DomainUser | None,
+        uow: UnitOfWork,
+        present: Presenter,
+        after: str,
+        values: dict[str, str],
+        errors: dict[str, str],
+    ) -> Template:
+        view = await ideas.get_idea(IdeaId(idea_id), uid(user), uow=uow)
+        forum = await vendors.get_forum(view.idea.forum_id, uid(user), uow=uow)
+        comments = await ideas.list_comments(
+            view.idea.id, uid(user), COMMENTS_PER_PAGE, after or None, uow=uow
+        )
+        context = {
+            "viewer": viewer(user, present),
+            "forum": present.forum(forum),
+            "idea": present.idea(view),
+            "description": view.idea.description,
+            "comments": [present.comment(c) for c in comments.items],
+            "after": after,
+            "next_comments_url": comments.next_cursor
+            and idea_url(idea_id, comments.next_cursor, "#comments"),
+            "here": idea_url(idea_id, after),
+            "is_staff": await is_staff(forum, user, uow),
+            "values": values,
+            "errors": errors,
+        }
+        return page("idea.html", context, 422 if errors else 200)
+
+    async def _page_holding(
+        self, idea_id: IdeaId, comment_id: CommentId, user: DomainUser | None, uow: UnitOfWork
+    ) -> str:
+        """The `after` cursor of the comment page that shows this comment ("" for the first)."""
+        after: str | None = None
+        while True:
+            found = await ideas.list_comments(idea_id, uid(user), COMMENTS_PER_PAGE, after, uow=uow)
+            if any(c.comment.id == comment_id for c in found.items) or not found.next_cursor:
+                return after or ""
+            after = found.next_cursor
