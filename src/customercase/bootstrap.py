@@ -6,15 +6,19 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import httpx
 import msgspec
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customercase.adapters.akismet import DEFAULT_API_URL as AKISMET_API_URL
+from customercase.adapters.akismet import AkismetSpamFilter
+from customercase.adapters.local.spam import AllowAllSpamFilter
 from customercase.adapters.passwords import Argon2PasswordHasher
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.uow import SqlUnitOfWork
 from customercase.adapters.system import RandomIds, SystemClock
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import Clock, Ids, PasswordHasher, SpamFilter, UnitOfWork
 from customercase.domain.users import SessionPolicy
 
 PREFIX = "CUSTOMERCASE_"
@@ -38,6 +42,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     argon2_parallelism: int = 1
     log_level: str = "info"
     is_local: bool = True
+    akismet_key: str = ""
+    akismet_api_url: str = AKISMET_API_URL
+    akismet_blog_lang: str = "en"
+    # Seconds Akismet gets to answer before the post is published and queued for a re-check.
+    akismet_timeout_seconds: float = 1.5
 
     @property
     def base_url(self) -> str:
@@ -75,6 +84,20 @@ def pick_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
+def pick_spam_filter(settings: Settings, http: httpx.AsyncClient) -> SpamFilter:
+    """Akismet when a key is set, else allow-all."""
+    if not settings.akismet_key:
+        return AllowAllSpamFilter()
+    return AkismetSpamFilter(
+        api_key=settings.akismet_key,
+        blog=settings.base_url,
+        client=http,
+        timeout_seconds=settings.akismet_timeout_seconds,
+        api_url=settings.akismet_api_url,
+        blog_lang=settings.akismet_blog_lang,
+    )
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
@@ -90,6 +113,9 @@ class Container(containers.DeclarativeContainer):
     clock: providers.Provider[Clock] = providers.Singleton(SystemClock)
     ids: providers.Provider[Ids] = providers.Singleton(RandomIds)
     hasher = providers.Singleton(pick_hasher, settings)
+    # One client, one connection pool, for every outside service; each adapter sets its timeout.
+    http = providers.Singleton(httpx.AsyncClient)
+    spam: providers.Provider[SpamFilter] = providers.Singleton(pick_spam_filter, settings, http)
 
 
 def build_container(settings: Settings | None = None) -> Container:
@@ -100,3 +126,4 @@ async def shutdown(container: Container) -> None:
     """Close what the container opened."""
     engine = container.engine()
     await engine.dispose()
+    await container.http().aclose()

@@ -9,6 +9,7 @@ from typing import Protocol, Self
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
+from customercase.domain.spam import Submission, Verdict
 from customercase.domain.users import Session, User
 from customercase.domain.vendors import Forum, Role, Vendor
 
@@ -178,6 +179,20 @@ class CommentRepository(Protocol):
 class Outbox(Protocol):
     async def add(self, notification: Notification) -> None:
         """Queue the notification, in the caller's transaction, for the worker to deliver."""
+        ...
+
+
+class SpamFilter(Protocol):
+    async def check(self, submission: Submission) -> Verdict:
+        """Judge a new post; Verdict.UNKNOWN when the filter cannot be asked (never raises)."""
+        ...
+
+    async def report_spam(self, submission: Submission) -> None:
+        """Tell the filter it let this spam through; a failure is logged, never raised."""
+        ...
+
+    async def report_ham(self, submission: Submission) -> None:
+        """Tell the filter this post it took for spam is not; a failure is logged, never raised."""
         ...
 
 
