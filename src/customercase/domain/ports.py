@@ -7,9 +7,9 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
-from customercase.domain.ids import ForumId, IdeaId, UserId, VendorId
+from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
-from customercase.domain.spam import Submission, Verdict
+from customercase.domain.spam import Case, CaseState, Moderation, Standing, Submission, Verdict
 from customercase.domain.users import Session, User
 from customercase.domain.vendors import Forum, Role, Vendor
 
@@ -171,8 +171,11 @@ class CommentRepository(Protocol):
         """Store the comment and move the idea's counters with it."""
         ...
 
-    async def list(self, idea_id: IdeaId, limit: int, after: str | None) -> Page[CommentView]:
-        """One page of the idea's comments, oldest first; raise InvalidField for a bad cursor."""
+    async def list(
+        self, idea_id: IdeaId, limit: int, after: str | None, viewer_id: UserId | None = None
+    ) -> Page[CommentView]:
+        """One page of the idea's published comments and the viewer's own held ones, oldest
+        first; raise InvalidField for a bad cursor."""
         ...
 
 
@@ -196,6 +199,52 @@ class SpamFilter(Protocol):
         ...
 
 
+class ModerationRepository(Protocol):
+    async def add(self, case: Case) -> None:
+        """Open a case on a held post, or on one published unchecked."""
+        ...
+
+    async def get(self, post_id: str) -> Case | None:
+        """The case on this idea or comment, or None."""
+        ...
+
+    async def held_in(self, forum_id: ForumId, limit: int) -> list[Case]:
+        """The forum's posts waiting for staff, oldest first."""
+        ...
+
+    async def due_rechecks(self, limit: int) -> list[Case]:
+        """Posts published while the spam filter was unreachable, oldest first."""
+        ...
+
+    async def close(self, post_id: str, state: CaseState) -> None:
+        """Record how the case ended (or that a re-checked post is now held)."""
+        ...
+
+    async def set_idea_moderation(self, idea_id: IdeaId, moderation: Moderation) -> None:
+        """Publish, hold or reject an idea."""
+        ...
+
+    async def set_comment_moderation(self, comment_id: CommentId, moderation: Moderation) -> None:
+        """Publish, hold or reject a comment, moving its idea's comment count with it."""
+        ...
+
+    async def comment(self, comment_id: CommentId) -> Comment | None:
+        """The comment with this id, whatever its moderation, or None."""
+        ...
+
+    async def has_published(self, forum_id: ForumId, user_id: UserId) -> bool:
+        """Whether the user has a published idea or comment in the forum."""
+        ...
+
+    async def standing(self, vendor_id: VendorId, user_id: UserId) -> Standing | None:
+        """Whether the vendor's staff trusted or blocked the user; None if neither."""
+        ...
+
+    async def set_standing(self, vendor_id: VendorId, user_id: UserId, standing: Standing) -> None:
+        """Trust or block the user in all the vendor's forums."""
+        ...
+
+
 class UnitOfWork(Protocol):
     users: UserRepository
     sessions: SessionRepository
@@ -206,6 +255,7 @@ class UnitOfWork(Protocol):
     watches: WatchRepository
     comments: CommentRepository
     outbox: Outbox
+    moderation: ModerationRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
+
+from customercase.domain.ids import ForumId, UserId
 
 
 class Verdict(enum.StrEnum):
@@ -79,3 +82,30 @@ def fate_of(verdict: Verdict, *, holds_first_post: bool, is_first_post: bool) ->
     if holds_first_post and is_first_post:
         return Fate.HOLD
     return Fate.PUBLISH
+
+
+class CaseState(enum.StrEnum):
+    # Open: HELD waits for staff; RECHECK was published unchecked and waits for the filter.
+    HELD = "held"
+    RECHECK = "recheck"
+    # Closed.
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CLEARED = "cleared"
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A post the spam defence keeps an eye on, with what the filter was shown about it.
+
+    `origin` is kept so that feedback resends the values that were checked (Akismet asks this).
+    """
+
+    post_id: str
+    kind: PostKind
+    forum_id: ForumId
+    author_id: UserId
+    verdict: Verdict
+    origin: Origin
+    state: CaseState
+    created_at: datetime

@@ -92,6 +92,8 @@ class Forum:
     created_at: datetime
     allowed_domains: tuple[str, ...] = field(default=())
     jira: JiraBinding | None = None
+    # Hold a poster's first idea or comment here for staff to approve (spam defence).
+    holds_first_posts: bool = False
 
     @property
     def is_private(self) -> bool:
@@ -114,6 +116,7 @@ class Forum:
         slug: str | None = None,
         visibility: Visibility | None = None,
         allowed_domains: tuple[str, ...] | None = None,
+        holds_first_posts: bool | None = None,
     ) -> Forum:
         return replace(
             self,
@@ -122,5 +125,8 @@ class Forum:
             visibility=self.visibility if visibility is None else visibility,
             allowed_domains=(
                 self.allowed_domains if allowed_domains is None else check_domains(allowed_domains)
+            ),
+            holds_first_posts=(
+                self.holds_first_posts if holds_first_posts is None else holds_first_posts
             ),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from customercase.domain.errors import IdeaNotFound
 from customercase.domain.ideas import (
@@ -19,8 +19,10 @@ from customercase.domain.ideas import (
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
 from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.spam import Fate, Moderation, Origin, PostKind
 from customercase.services.access import open_forum, open_idea, require_staff, require_user
+from customercase.services.spam import case_for, idea_text, poster_of, screen
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class SubmitIdea:
     author_id: UserId | None
     summary: str
     description: str | None = None
+    # The submitter's request, for the spam filter; None when it came by email.
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class AddComment:
     author_id: UserId | None
     body: str
     source: CommentSource = CommentSource.WEB
+    origin: Origin | None = None
 
 
 async def _view(uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None) -> IdeaView:
@@ -46,32 +51,54 @@ async def _view(uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None) -> Ide
     return view
 
 
-async def submit_idea(cmd: SubmitIdea, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> IdeaView:
-    """Post a new idea; its author votes for it and watches it."""
+async def submit_idea(
+    cmd: SubmitIdea, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: SpamFilter
+) -> IdeaView:
+    """Post a new idea; its author votes for it and watches it. Spam is held for staff
+    (moderation HELD); blatant spam is dropped but answered as held, so its sender learns
+    nothing."""
     async with uow:
         forum, viewer = await open_forum(uow, cmd.forum_id, cmd.author_id)
         author = require_user(viewer)
-        now = clock.now()
-        idea = Idea.submit(
-            id=IdeaId(ids.new_id()),
-            forum_id=forum.id,
-            author_id=author.id,
-            summary=cmd.summary,
-            description=cmd.description,
-            now=now,
-        )
+        poster = await poster_of(uow, forum, viewer, author)
+    now = clock.now()
+    idea = Idea.submit(
+        id=IdeaId(ids.new_id()),
+        forum_id=forum.id,
+        author_id=author.id,
+        summary=cmd.summary,
+        description=cmd.description,
+        now=now,
+    )
+    screening = await screen(poster, PostKind.IDEA, idea_text(idea), cmd.origin, spam=spam)
+    idea = replace(idea, moderation=screening.moderation)
+    if screening.fate is Fate.DROP:
+        return IdeaView(replace(idea, votes=1), Author(author.id, author.name), True, True)
+    async with uow:
         await uow.ideas.add(idea)
         await uow.votes.add(idea.id, author.id, now)
         await uow.watches.start(idea.id, author.id)
-        await uow.outbox.add(
-            Notification(
-                ids.new_id(),
-                NotificationKind.REQUEST_SUBMITTED,
-                now,
-                recipient_id=author.id,
-                idea_id=idea.id,
+        if screening.needs_case:
+            await uow.moderation.add(
+                case_for(
+                    screening,
+                    post_id=idea.id,
+                    kind=PostKind.IDEA,
+                    poster=poster,
+                    origin=cmd.origin,
+                    now=now,
+                )
             )
-        )
+        if idea.is_published:
+            await uow.outbox.add(
+                Notification(
+                    ids.new_id(),
+                    NotificationKind.REQUEST_SUBMITTED,
+                    now,
+                    recipient_id=author.id,
+                    idea_id=idea.id,
+                )
+            )
         view = await _view(uow, idea.id, author.id)
         await uow.commit()
     return view
@@ -136,38 +163,60 @@ async def list_comments(
     check_limit(limit)
     async with uow:
         await open_idea(uow, idea_id, user_id)
-        return await uow.comments.list(idea_id, limit, cursor)
+        return await uow.comments.list(idea_id, limit, cursor, user_id)
 
 
-async def add_comment(cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> CommentView:
-    """Comment on an idea; the commenter watches it from now on, unless they opted out."""
+async def add_comment(
+    cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: SpamFilter
+) -> CommentView:
+    """Comment on an idea; the commenter watches it from now on, unless they opted out.
+    Spam is held or dropped as for ideas (submit_idea)."""
     async with uow:
-        idea, _, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
+        idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
         author = require_user(viewer)
-        now = clock.now()
-        comment = Comment.write(
-            id=CommentId(ids.new_id()),
-            idea_id=idea.id,
-            author_id=author.id,
-            body=cmd.body,
-            source=cmd.source,
-            now=now,
-        )
+        poster = await poster_of(uow, forum, viewer, author)
+    now = clock.now()
+    comment = Comment.write(
+        id=CommentId(ids.new_id()),
+        idea_id=idea.id,
+        author_id=author.id,
+        body=cmd.body,
+        source=cmd.source,
+        now=now,
+    )
+    screening = await screen(poster, PostKind.COMMENT, comment.body, cmd.origin, spam=spam)
+    comment = replace(comment, moderation=screening.moderation)
+    view = CommentView(comment, Author(author.id, author.name))
+    if screening.fate is Fate.DROP:
+        return view
+    async with uow:
         await uow.comments.add(comment, now)
         await uow.watches.start(idea.id, author.id)
-        # One row for the event; the worker fans it out to the watchers but the author.
-        await uow.outbox.add(
-            Notification(
-                ids.new_id(),
-                NotificationKind.NEW_COMMENT,
-                now,
-                idea_id=idea.id,
-                actor_id=author.id,
-                payload={"comment_id": comment.id},
+        if screening.needs_case:
+            await uow.moderation.add(
+                case_for(
+                    screening,
+                    post_id=comment.id,
+                    kind=PostKind.COMMENT,
+                    poster=poster,
+                    origin=cmd.origin,
+                    now=now,
+                )
             )
-        )
+        if comment.moderation is Moderation.PUBLISHED:
+            # One row for the event; the worker fans it out to the watchers but the author.
+            await uow.outbox.add(
+                Notification(
+                    ids.new_id(),
+                    NotificationKind.NEW_COMMENT,
+                    now,
+                    idea_id=idea.id,
+                    actor_id=author.id,
+                    payload={"comment_id": comment.id},
+                )
+            )
         await uow.commit()
-    return CommentView(comment, Author(author.id, author.name))
+    return view
 
 
 async def change_status(

@@ -39,6 +39,7 @@ class CreateForum:
     actor_id: UserId | None
     allowed_domains: tuple[str, ...] = ()
     jira: JiraBinding | None = None
+    holds_first_posts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class UpdateForum:
     slug: str | None = None
     visibility: Visibility | None = None
     allowed_domains: tuple[str, ...] | None = None
+    holds_first_posts: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ async def create_forum(cmd: CreateForum, *, uow: UnitOfWork, clock: Clock, ids: 
         created_at=clock.now(),
         allowed_domains=check_domains(cmd.allowed_domains),
         jira=cmd.jira,
+        holds_first_posts=cmd.holds_first_posts,
     )
     async with uow:
         if await uow.vendors.get(cmd.vendor_id) is None:
@@ -113,6 +116,7 @@ async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork) -> Forum:
             slug=cmd.slug,
             visibility=cmd.visibility,
             allowed_domains=cmd.allowed_domains,
+            holds_first_posts=cmd.holds_first_posts,
         )
         await uow.forums.update(changed)
         await uow.commit()

@@ -93,6 +93,7 @@ forums = sa.Table(
     sa.Column("mailbox_hash", sa.String(32), nullable=False, unique=True),
     sa.Column("jira_project_key", sa.String(32)),
     sa.Column("jira_issue_type", sa.String(64)),
+    sa.Column("holds_first_posts", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("vendor_id", "slug"),
 )
@@ -118,6 +119,8 @@ ideas = sa.Table(
     sa.Column("heat", sa.Double, nullable=False, default=0.0),
     sa.Column("tracker_key", sa.String(64)),
     sa.Column("merged_into", ID),
+    # published | held | rejected: only published ideas are listed, counted and announced.
+    sa.Column("moderation", sa.String(16), nullable=False, server_default="published"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Index("ix_ideas_top", "forum_id", "votes", "created_at", "id"),
@@ -145,6 +148,7 @@ comments = sa.Table(
     sa.Column("author_id", ID, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("moderation", sa.String(16), nullable=False, server_default="published"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_comments_idea", "idea_id", "created_at", "id"),
 )
@@ -176,4 +180,30 @@ outbox = sa.Table(
     sa.Column("done_at", UtcDateTime),
     sa.Column("last_error", sa.Text),
     sa.Index("ix_outbox_due", "state", "due_at"),
+)
+
+# A post the spam defence keeps an eye on: held for staff, or published unchecked for a re-check.
+moderation_cases = sa.Table(
+    "moderation_cases",
+    metadata,
+    sa.Column("post_id", ID, primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("forum_id", ID, sa.ForeignKey("forums.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("author_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("verdict", sa.String(8), nullable=False),
+    # What the spam filter was shown (ip, user agent, referrer, permalink), resent with feedback.
+    sa.Column("origin", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_moderation_cases_queue", "forum_id", "state", "created_at"),
+    sa.Index("ix_moderation_cases_due", "state", "created_at"),
+)
+
+# Trusted or blocked posters, per vendor.
+standings = sa.Table(
+    "standings",
+    metadata,
+    sa.Column("vendor_id", ID, sa.ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("standing", sa.String(8), nullable=False),
 )

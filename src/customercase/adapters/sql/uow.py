@@ -8,6 +8,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from customercase.adapters.sql.moderation import SqlModerationRepository
 from customercase.adapters.sql.repositories import (
     SqlCommentRepository,
     SqlForumRepository,
@@ -23,6 +24,7 @@ from customercase.domain.ports import (
     CommentRepository,
     ForumRepository,
     IdeaRepository,
+    ModerationRepository,
     Outbox,
     SessionRepository,
     UserRepository,
@@ -45,6 +47,7 @@ class SqlUnitOfWork:
     watches: WatchRepository
     comments: CommentRepository
     outbox: Outbox
+    moderation: ModerationRepository
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
         self._engine = engine
@@ -68,6 +71,7 @@ class SqlUnitOfWork:
         self.watches = SqlWatchRepository(conn)
         self.comments = SqlCommentRepository(conn, self._half_life)
         self.outbox = SqlOutbox(conn)
+        self.moderation = SqlModerationRepository(conn)
         return self
 
     async def __aexit__(

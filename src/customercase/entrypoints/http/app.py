@@ -12,12 +12,13 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ASGIApp
 
 from customercase.bootstrap import Container, shutdown
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import Clock, Ids, PasswordHasher, SpamFilter, UnitOfWork
 from customercase.domain.users import User
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
 from customercase.entrypoints.http.middleware import request_id_middleware
+from customercase.entrypoints.http.moderation import ModerationController
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
@@ -42,6 +43,9 @@ def create_app(container: Container) -> Litestar:
 
     def provide_hasher() -> PasswordHasher:
         return container.hasher()
+
+    def provide_spam() -> SpamFilter:
+        return container.spam()
 
     def provide_presenter() -> Presenter:
         return presenter
@@ -72,12 +76,14 @@ def create_app(container: Container) -> Litestar:
             IdeaController,
             HealthController,
             AvatarController,
+            ModerationController,
         ],
         dependencies={
             "uow": sync(provide_uow),
             "clock": sync(provide_clock),
             "ids": sync(provide_ids),
             "hasher": sync(provide_hasher),
+            "spam": sync(provide_spam),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),

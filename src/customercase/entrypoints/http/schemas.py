@@ -74,6 +74,7 @@ class ForumCreate(msgspec.Struct):
     visibility: Literal["public", "private"] = "public"
     allowed_domains: Annotated[list[Short], msgspec.Meta(max_length=50)] = []
     jira: JiraBinding | None = None
+    holds_first_posts: bool = False
 
 
 class ForumUpdate(msgspec.Struct):
@@ -81,6 +82,7 @@ class ForumUpdate(msgspec.Struct):
     slug: Short | None = None
     visibility: Literal["public", "private"] | None = None
     allowed_domains: Annotated[list[Short], msgspec.Meta(max_length=50)] | None = None
+    holds_first_posts: bool | None = None
 
 
 class Forum(msgspec.Struct):
@@ -93,6 +95,8 @@ class Forum(msgspec.Struct):
     mailbox: str | None
     jira: JiraBinding | None
     html_url: str
+    # Spam defence: a poster's first idea or comment waits for staff approval.
+    holds_first_posts: bool = False
 
 
 class Invitations(msgspec.Struct):
@@ -152,6 +156,30 @@ class CommentPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class HeldPost(msgspec.Struct):
+    """A post waiting for staff (GET /api/v1/forums/{forum_id}/moderation)."""
+
+    id: str
+    kind: Literal["idea", "comment"]
+    idea_id: str
+    author: User
+    text: str
+    verdict: Literal["ham", "spam", "blatant", "unknown"]
+    created_at: datetime
+
+
+class HeldPosts(msgspec.Struct):
+    items: list[HeldPost]
+
+
+class Approval(msgspec.Struct):
+    trust_author: bool = False
+
+
+class Rejection(msgspec.Struct):
+    block_author: bool = False
+
+
 class Health(msgspec.Struct):
     status: str
 
@@ -201,6 +229,7 @@ class Presenter:
             self.mailbox(f),
             jira,
             f"{self.base_url}/forums/{f.id}",
+            f.holds_first_posts,
         )
 
     def _idea_fields(self, view: IdeaView) -> dict[str, Any]:
