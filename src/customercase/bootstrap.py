@@ -13,12 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customercase.adapters.akismet import DEFAULT_API_URL as AKISMET_API_URL
 from customercase.adapters.akismet import AkismetSpamFilter
+from customercase.adapters.gravatar import DEFAULT_URL as GRAVATAR_URL
+from customercase.adapters.gravatar import GravatarAvatars
+from customercase.adapters.local.avatars import NoPictures
 from customercase.adapters.local.spam import AllowAllSpamFilter
 from customercase.adapters.passwords import Argon2PasswordHasher
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.uow import SqlUnitOfWork
 from customercase.adapters.system import RandomIds, SystemClock
-from customercase.domain.ports import Clock, Ids, PasswordHasher, SpamFilter, UnitOfWork
+from customercase.domain.ports import Avatars, Clock, Ids, PasswordHasher, SpamFilter, UnitOfWork
 from customercase.domain.users import SessionPolicy
 
 PREFIX = "CUSTOMERCASE_"
@@ -47,6 +50,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     akismet_blog_lang: str = "en"
     # Seconds Akismet gets to answer before the post is published and queued for a re-check.
     akismet_timeout_seconds: float = 1.5
+    # "off": no pictures, initials for everyone.
+    gravatar_url: str = GRAVATAR_URL
+    gravatar_timeout_seconds: float = 2.0
 
     @property
     def base_url(self) -> str:
@@ -98,6 +104,17 @@ def pick_spam_filter(settings: Settings, http: httpx.AsyncClient) -> SpamFilter:
     )
 
 
+def pick_avatars(settings: Settings, http: httpx.AsyncClient) -> Avatars:
+    """Gravatar, fetched server-side, unless switched off."""
+    if settings.gravatar_url == "off":
+        return NoPictures()
+    return GravatarAvatars(
+        client=http,
+        base_url=settings.gravatar_url,
+        timeout_seconds=settings.gravatar_timeout_seconds,
+    )
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
@@ -116,6 +133,7 @@ class Container(containers.DeclarativeContainer):
     # One client, one connection pool, for every outside service; each adapter sets its timeout.
     http = providers.Singleton(httpx.AsyncClient)
     spam: providers.Provider[SpamFilter] = providers.Singleton(pick_spam_filter, settings, http)
+    avatars: providers.Provider[Avatars] = providers.Singleton(pick_avatars, settings, http)
 
 
 def build_container(settings: Settings | None = None) -> Container:

@@ -6,6 +6,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from customercase.domain.avatars import Picture
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
@@ -242,6 +243,13 @@ class ModerationRepository(Protocol):
 
     async def set_standing(self, vendor_id: VendorId, user_id: UserId, standing: Standing) -> None:
         """Trust or block the user in all the vendor's forums."""
+        ...
+
+
+class Avatars(Protocol):
+    async def picture(self, email: str) -> Picture | None:
+        """The picture the person chose for this email; None if they have none or it cannot
+        be fetched now (never raises)."""
         ...
 
 

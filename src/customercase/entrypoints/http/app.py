@@ -12,7 +12,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ASGIApp
 
 from customercase.bootstrap import Container, shutdown
-from customercase.domain.ports import Clock, Ids, PasswordHasher, SpamFilter, UnitOfWork
+from customercase.domain.ports import Avatars, Clock, Ids, PasswordHasher, SpamFilter, UnitOfWork
 from customercase.domain.users import User
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
@@ -46,6 +46,9 @@ def create_app(container: Container) -> Litestar:
 
     def provide_spam() -> SpamFilter:
         return container.spam()
+
+    def provide_avatars() -> Avatars:
+        return container.avatars()
 
     def provide_presenter() -> Presenter:
         return presenter
@@ -84,6 +87,7 @@ def create_app(container: Container) -> Litestar:
             "ids": sync(provide_ids),
             "hasher": sync(provide_hasher),
             "spam": sync(provide_spam),
+            "avatars": sync(provide_avatars),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),
