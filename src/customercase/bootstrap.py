@@ -53,6 +53,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # "off": no pictures, initials for everyone.
     gravatar_url: str = GRAVATAR_URL
     gravatar_timeout_seconds: float = 2.0
+    sentry_dsn: str = ""
+    sentry_environment: str = "production"
 
     @property
     def base_url(self) -> str:
