@@ -160,7 +160,7 @@ async def test_an_akismet_timeout_publishes_the_post_and_a_recheck_holds_it_late
     akismet.slow_seconds = 0.0
     idea_id = response.json()["id"]
     published = await listed_ids(staff, forum["id"])
-    await recheck_posts(uow=container.uow(), spam=container.spam())
+    await recheck_posts(uow=container.uow(), spam=container.spam(), clock=container.clock())
 
     assert response.status_code == 201 and idea_id in published
     assert len(calls_about(akismet, "comment-check", summary)) == 3

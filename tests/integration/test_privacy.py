@@ -75,7 +75,7 @@ async def test_a_full_walk_never_shows_an_email_hash_or_another_persons_address(
             )
             ideas.append(posted.json()["id"])
     for n, client in enumerate(people):
-        for idea_id in ideas:
+        for idea_id in ideas[:2]:
             for body in ("Agreed", "Pills [[spam]]"):
                 keep(n, await client.post(f"/api/v1/ideas/{idea_id}/comments", json={"body": body}))
     for n, client in enumerate(people):

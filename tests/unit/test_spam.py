@@ -67,8 +67,26 @@ async def test_a_post_published_during_an_outage_stays_queued_while_the_filter_i
     )
 
     before = dict(world.store.tables.moderation_cases)
-    counts = await recheck_posts(uow=world.uow, spam=world.spam)
+    counts = await recheck_posts(uow=world.uow, spam=world.spam, clock=world.clock)
 
     assert view.idea.is_published and before[view.idea.id].state == "recheck"
     assert counts[Verdict.UNKNOWN] == 1
     assert world.store.tables.moderation_cases[view.idea.id].state == "recheck"
+
+
+async def test_a_post_the_filter_cannot_judge_for_days_leaves_the_recheck_queue() -> None:
+    world = World()
+    forum, author = await world.forum(), await world.user()
+    view = await submit_idea(
+        SubmitIdea(forum.id, author.id, "Dark mode [[unreachable]]"),
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
+        spam=world.spam,
+    )
+    world.clock.advance(days=4)
+
+    await recheck_posts(uow=world.uow, spam=world.spam, clock=world.clock)
+
+    assert world.store.tables.moderation_cases[view.idea.id].state == "cleared"
+    assert world.store.tables.ideas[view.idea.id].is_published

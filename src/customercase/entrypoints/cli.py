@@ -106,7 +106,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 async def _recheck(container: Container) -> None:
     from customercase.services.spam import recheck_posts
 
-    counts = await recheck_posts(uow=container.uow(), spam=container.spam())
+    counts = await recheck_posts(
+        uow=container.uow(), spam=container.spam(), clock=container.clock()
+    )
     click.echo(", ".join(f"{verdict.value}: {n}" for verdict, n in counts.items()))
 
 

@@ -12,13 +12,13 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from customercase.domain.errors import NotAllowed
 from customercase.domain.ideas import Comment, Idea
 from customercase.domain.ids import CommentId, IdeaId
 from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Ids, SpamFilter, UnitOfWork
+from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.spam import (
     Case,
     CaseState,
@@ -35,6 +35,9 @@ from customercase.domain.users import User
 from customercase.domain.vendors import Forum, Viewer
 
 RECHECK_BATCH = 50
+# A post the filter still cannot judge after this long (an email post with no sender address
+# Akismet accepts, a key that stays refused) stays published and leaves the queue.
+RECHECK_GIVE_UP = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +169,12 @@ async def set_moderation(uow: UnitOfWork, case: Case, moderation: Moderation) ->
 
 
 async def recheck_posts(
-    *, uow: UnitOfWork, spam: SpamFilter, limit: int = RECHECK_BATCH
+    *, uow: UnitOfWork, spam: SpamFilter, clock: Clock, limit: int = RECHECK_BATCH
 ) -> dict[Verdict, int]:
     """Ask the filter again about posts published while it was unreachable; hold the spam.
 
-    Returns how many posts got each verdict; those still UNKNOWN stay queued.
+    Returns how many posts got each verdict; those still UNKNOWN stay queued, until
+    RECHECK_GIVE_UP has passed.
     """
     async with uow:
         due = await uow.moderation.due_rechecks(limit)
@@ -179,10 +183,10 @@ async def recheck_posts(
     for case, pair in found:
         verdict = Verdict.HAM if pair is None else await spam.check(pair[0])
         counts[verdict] += 1
-        if verdict is Verdict.UNKNOWN:
+        if verdict is Verdict.UNKNOWN and clock.now() - case.created_at < RECHECK_GIVE_UP:
             continue
         async with uow:
-            if verdict is Verdict.HAM:
+            if verdict in (Verdict.HAM, Verdict.UNKNOWN):
                 await uow.moderation.close(case.post_id, CaseState.CLEARED)
             else:
                 # Already seen, so never dropped now: held for staff like any other spam.
