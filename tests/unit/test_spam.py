@@ -6,8 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from customercase.domain.spam import Fate, Verdict, fate_of
+from customercase.domain.errors import NotAllowed
+from customercase.domain.ideas import IdeaView
+from customercase.domain.spam import Fate, Moderation, Verdict, fate_of
+from customercase.domain.users import User
+from customercase.domain.vendors import Forum
 from customercase.services.ideas import SubmitIdea, submit_idea
+from customercase.services.moderation import Decide, decide
 from customercase.services.spam import form_looks_human, issue_form_token, recheck_posts
 from tests.builders import NOW, World
 
@@ -90,3 +95,93 @@ async def test_a_post_the_filter_cannot_judge_for_days_leaves_the_recheck_queue(
 
     assert world.store.tables.moderation_cases[view.idea.id].state == "cleared"
     assert world.store.tables.ideas[view.idea.id].is_published
+
+
+async def submit(world: World, forum: Forum, author: User, summary: str) -> IdeaView:
+    return await submit_idea(
+        SubmitIdea(forum.id, author.id, summary),
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
+        spam=world.spam,
+    )
+
+
+async def decide_on(
+    world: World, post_id: str, staff: User, *, approve: bool, and_author: bool = False
+) -> None:
+    await decide(
+        Decide(post_id, staff.id, approve, and_author),
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
+        spam=world.spam,
+    )
+
+
+async def test_held_spam_sends_no_notification_until_staff_approve_it() -> None:
+    world = World()
+    forum, author = await world.forum(), await world.user()
+    staff = await world.staff(forum.vendor_id)
+    view = await submit(world, forum, author, "Cheap watches [[spam]]")
+    before = [n.kind for n in world.store.tables.outbox.values()]
+
+    await decide_on(world, view.idea.id, staff, approve=True)
+
+    assert before == []
+    assert [n.kind for n in world.store.tables.outbox.values()] == ["request_submitted"]
+    assert [s.content for s in world.spam.reported_ham] == ["Cheap watches [[spam]]"]
+    assert world.spam.reported_spam == []
+
+
+async def test_staff_and_trusted_posters_are_not_screened() -> None:
+    world = World()
+    forum, author = await world.forum(), await world.user()
+    staff = await world.staff(forum.vendor_id)
+    held = await submit(world, forum, author, "First [[spam]]")
+    await decide_on(world, held.idea.id, staff, approve=True, and_author=True)
+    world.spam.checked.clear()
+
+    by_staff = await submit(world, forum, staff, "Staff [[spam]]")
+    by_trusted = await submit(world, forum, author, "Trusted [[spam]]")
+
+    assert by_staff.idea.is_published and by_trusted.idea.is_published
+    assert world.spam.checked == []
+
+
+async def test_a_blocked_poster_cannot_post_in_any_of_the_vendors_forums() -> None:
+    world = World()
+    forum, author = await world.forum(), await world.user()
+    other = await world.forum(vendor_id=forum.vendor_id)
+    staff = await world.staff(forum.vendor_id)
+    held = await submit(world, forum, author, "Buy [[spam]]")
+    await decide_on(world, held.idea.id, staff, approve=False, and_author=True)
+
+    with pytest.raises(NotAllowed):
+        await submit(world, other, author, "Another idea")
+
+    assert world.spam.reported_spam == []  # Akismet called it spam already: no mistake to report
+
+
+async def test_only_the_first_post_is_held_in_a_forum_that_holds_first_posts() -> None:
+    world = World()
+    forum, author = await world.forum(holds_first_posts=True), await world.user()
+    staff = await world.staff(forum.vendor_id)
+
+    first = await submit(world, forum, author, "My first idea")
+    await decide_on(world, first.idea.id, staff, approve=True)
+    second = await submit(world, forum, author, "My second idea")
+
+    assert not first.idea.is_published and second.idea.is_published
+    assert world.spam.reported_ham == []
+
+
+async def test_blatant_spam_leaves_no_trace() -> None:
+    world = World()
+    forum, author = await world.forum(), await world.user()
+
+    view = await submit(world, forum, author, "Buy now [[discard]]")
+
+    assert view.idea.moderation is Moderation.HELD
+    assert world.store.tables.ideas == {} and world.store.tables.moderation_cases == {}
+    assert world.store.tables.outbox == {}
