@@ -22,7 +22,7 @@ from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
 from customercase.services.access import open_forum, open_idea, require_staff, require_user
-from customercase.services.spam import case_for, idea_text, poster_of, screen
+from customercase.services.spam import idea_text, open_case, poster_of, screen
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +78,15 @@ async def submit_idea(
         await uow.ideas.add(idea)
         await uow.votes.add(idea.id, author.id, now)
         await uow.watches.start(idea.id, author.id)
-        if screening.needs_case:
-            await uow.moderation.add(
-                case_for(
-                    screening,
-                    post_id=idea.id,
-                    kind=PostKind.IDEA,
-                    poster=poster,
-                    origin=cmd.origin,
-                    now=now,
-                )
-            )
+        await open_case(
+            uow,
+            screening,
+            post_id=idea.id,
+            kind=PostKind.IDEA,
+            poster=poster,
+            origin=cmd.origin,
+            now=now,
+        )
         if idea.is_published:
             await uow.outbox.add(
                 Notification(
@@ -192,17 +190,15 @@ async def add_comment(
     async with uow:
         await uow.comments.add(comment, now)
         await uow.watches.start(idea.id, author.id)
-        if screening.needs_case:
-            await uow.moderation.add(
-                case_for(
-                    screening,
-                    post_id=comment.id,
-                    kind=PostKind.COMMENT,
-                    poster=poster,
-                    origin=cmd.origin,
-                    now=now,
-                )
-            )
+        await open_case(
+            uow,
+            screening,
+            post_id=comment.id,
+            kind=PostKind.COMMENT,
+            poster=poster,
+            origin=cmd.origin,
+            now=now,
+        )
         if comment.moderation is Moderation.PUBLISHED:
             # One row for the event; the worker fans it out to the watchers but the author.
             await uow.outbox.add(

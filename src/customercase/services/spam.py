@@ -100,7 +100,8 @@ async def screen(
     return Screening(verdict, fate)
 
 
-def case_for(
+async def open_case(
+    uow: UnitOfWork,
     screening: Screening,
     *,
     post_id: str,
@@ -108,17 +109,22 @@ def case_for(
     poster: Poster,
     origin: Origin | None,
     now: datetime,
-) -> Case:
+) -> None:
+    """Keep a held post for staff, or one published unchecked for a re-check; else nothing."""
+    if not screening.needs_case:
+        return
     state = CaseState.HELD if screening.fate is Fate.HOLD else CaseState.RECHECK
-    return Case(
-        post_id,
-        kind,
-        poster.forum.id,
-        poster.user.id,
-        screening.verdict,
-        origin or Origin(),
-        state,
-        now,
+    await uow.moderation.add(
+        Case(
+            post_id,
+            kind,
+            poster.forum.id,
+            poster.user.id,
+            screening.verdict,
+            origin or Origin(),
+            state,
+            now,
+        )
     )
 
 
