@@ -12,6 +12,7 @@ import itertools
 from typing import Any
 
 from customercase.adapters.fakes.memory import InMemoryStore, InMemoryUnitOfWork
+from customercase.adapters.fakes.spam import FakeSpamFilter
 from customercase.adapters.fakes.system import (
     DEFAULT_NOW,
     FakePasswordHasher,
@@ -121,6 +122,7 @@ class World:
         self.clock = FixedClock(NOW)
         self.ids = SequentialIds()
         self.hasher = FakePasswordHasher()
+        self.spam = FakeSpamFilter()
         self.policy = POLICY
 
     async def add(self, *things: User | Vendor | Forum | Idea | Comment) -> None:

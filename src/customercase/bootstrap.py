@@ -13,9 +13,15 @@ import msgspec
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customercase.adapters.akismet import DEFAULT_API_URL as AKISMET_API_URL
+from customercase.adapters.akismet import AkismetSpamFilter
 from customercase.adapters.google.oidc import GoogleIdentityProvider
+from customercase.adapters.gravatar import DEFAULT_URL as GRAVATAR_URL
+from customercase.adapters.gravatar import GravatarAvatars
 from customercase.adapters.jira.tracker import DescriptionCache, JiraIssueTrackers
+from customercase.adapters.local.avatars import NoPictures
 from customercase.adapters.local.mailbox import LocalMailbox
+from customercase.adapters.local.spam import AllowAllSpamFilter
 from customercase.adapters.passwords import Argon2PasswordHasher
 from customercase.adapters.postmark.mailer import PostmarkMailer
 from customercase.adapters.secrets import FernetSecretBox
@@ -26,6 +32,7 @@ from customercase.adapters.templates import JinjaEmailComposer
 from customercase.domain.mail import Addressing, Signer
 from customercase.domain.notifications import EMAIL_KINDS, NotificationKind
 from customercase.domain.ports import (
+    Avatars,
     Clock,
     DevMailbox,
     EmailComposer,
@@ -35,6 +42,7 @@ from customercase.domain.ports import (
     Mailer,
     PasswordHasher,
     SecretBox,
+    SpamFilter,
     UnitOfWork,
 )
 from customercase.domain.users import SessionPolicy
@@ -85,6 +93,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     worker_batch_size: int = 100
     worker_poll_seconds: float = 1.0
     worker_lease_seconds: float = 300.0
+    akismet_key: str = ""
+    akismet_api_url: str = AKISMET_API_URL
+    akismet_blog_lang: str = "en"
+    # Seconds Akismet gets to answer before the post is published and queued for a re-check.
+    akismet_timeout_seconds: float = 1.5
+    # "off": no pictures, initials for everyone.
+    gravatar_url: str = GRAVATAR_URL
+    gravatar_timeout_seconds: float = 2.0
+    sentry_dsn: str = ""
+    sentry_environment: str = "production"
 
     @property
     def base_url(self) -> str:
@@ -205,6 +223,31 @@ def build_retry_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(lease_seconds=settings.worker_lease_seconds)
 
 
+def pick_spam_filter(settings: Settings, http: httpx.AsyncClient) -> SpamFilter:
+    """Akismet when a key is set, else allow-all."""
+    if not settings.akismet_key:
+        return AllowAllSpamFilter()
+    return AkismetSpamFilter(
+        api_key=settings.akismet_key,
+        blog=settings.base_url,
+        client=http,
+        timeout_seconds=settings.akismet_timeout_seconds,
+        api_url=settings.akismet_api_url,
+        blog_lang=settings.akismet_blog_lang,
+    )
+
+
+def pick_avatars(settings: Settings, http: httpx.AsyncClient) -> Avatars:
+    """Gravatar, fetched server-side, unless switched off."""
+    if settings.gravatar_url == "off":
+        return NoPictures()
+    return GravatarAvatars(
+        client=http,
+        base_url=settings.gravatar_url,
+        timeout_seconds=settings.gravatar_timeout_seconds,
+    )
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
@@ -232,6 +275,10 @@ class Container(containers.DeclarativeContainer):
     handlers = providers.Factory(build_handlers, uow, mailer, composer, addressing, ids)
     retry_policy = providers.Singleton(build_retry_policy, settings)
     identity_provider = providers.Singleton(pick_identity_provider, settings, http_client)
+    spam: providers.Provider[SpamFilter] = providers.Singleton(
+        pick_spam_filter, settings, http_client
+    )
+    avatars: providers.Provider[Avatars] = providers.Singleton(pick_avatars, settings, http_client)
 
 
 def build_container(settings: Settings | None = None) -> Container:

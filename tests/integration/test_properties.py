@@ -108,12 +108,14 @@ def test_summaries_and_bodies_of_any_unicode_round_trip(
             uow=container.uow(),
             clock=container.clock(),
             ids=container.ids(),
+            spam=container.spam(),
         )
         await ideas.add_comment(
             ideas.AddComment(view.idea.id, users[0], body, CommentSource.WEB),
             uow=container.uow(),
             clock=container.clock(),
             ids=container.ids(),
+            spam=container.spam(),
         )
         stored = await ideas.get_idea(view.idea.id, users[0], uow=container.uow())
         comments = await ideas.list_comments(view.idea.id, users[0], 5, None, uow=container.uow())

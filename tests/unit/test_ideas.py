@@ -61,7 +61,11 @@ async def submitted(
     world: World, forum: Forum, author: User, summary: str = "Dark mode for the editor"
 ) -> IdeaView:
     return await submit_idea(
-        SubmitIdea(forum.id, author.id, summary), uow=world.uow, clock=world.clock, ids=world.ids
+        SubmitIdea(forum.id, author.id, summary),
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
+        spam=world.spam,
     )
 
 
@@ -69,7 +73,11 @@ async def commented(
     world: World, idea_id: IdeaId, author: User, body: str = "Yes please"
 ) -> CommentView:
     return await add_comment(
-        AddComment(idea_id, author.id, body), uow=world.uow, clock=world.clock, ids=world.ids
+        AddComment(idea_id, author.id, body),
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
+        spam=world.spam,
     )
 
 
@@ -121,7 +129,11 @@ async def test_anonymous_cannot_submit_an_idea(world: World) -> None:
 
     with pytest.raises(NotSignedIn):
         await submit_idea(
-            SubmitIdea(forum.id, None, "Dark mode"), uow=world.uow, clock=world.clock, ids=world.ids
+            SubmitIdea(forum.id, None, "Dark mode"),
+            uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
+            spam=world.spam,
         )
 
 
@@ -309,7 +321,11 @@ async def test_anonymous_cannot_comment(world: World) -> None:
 
     with pytest.raises(NotSignedIn):
         await add_comment(
-            AddComment(idea.id, None, "Yes"), uow=world.uow, clock=world.clock, ids=world.ids
+            AddComment(idea.id, None, "Yes"),
+            uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
+            spam=world.spam,
         )
 
 
@@ -528,7 +544,12 @@ async def test_staff_can_change_an_ideas_status(world: World) -> None:
     later = world.clock.advance(hours=1)
 
     await change_status(
-        idea.id, Status.PLANNED, agent.id, uow=world.uow, clock=world.clock, ids=world.ids
+        idea.id,
+        Status.PLANNED,
+        agent.id,
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
     )
 
     stored = world.store.tables.ideas[idea.id]
@@ -551,7 +572,12 @@ async def test_a_status_change_is_announced_to_the_watchers(world: World) -> Non
     idea = await world.idea(forum, author)
 
     await change_status(
-        idea.id, Status.DONE, admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+        idea.id,
+        Status.DONE,
+        admin.id,
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
     )
 
     [note] = world.store.tables.outbox.values()
@@ -569,7 +595,12 @@ async def test_setting_the_status_an_idea_has_announces_nothing(world: World) ->
     idea = await world.idea(forum, author, status=Status.PLANNED)
 
     await change_status(
-        idea.id, Status.PLANNED, admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+        idea.id,
+        Status.PLANNED,
+        admin.id,
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
     )
 
     assert world.store.tables.outbox == {}

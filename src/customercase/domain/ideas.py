@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 
 from customercase.domain.errors import InvalidField
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
+from customercase.domain.spam import Moderation
 from customercase.domain.text import clean_line, clean_text
 
 SUMMARY_MIN, SUMMARY_MAX = 3, 200
@@ -85,6 +86,7 @@ class Idea:
     comments: int = 0
     tracker_key: str | None = None
     merged_into: IdeaId | None = None
+    moderation: Moderation = Moderation.PUBLISHED
 
     @classmethod
     def submit(
@@ -111,6 +113,16 @@ class Idea:
     def with_status(self, status: Status, now: datetime) -> Idea:
         return replace(self, status=status, updated_at=now)
 
+    @property
+    def is_published(self) -> bool:
+        return self.moderation is Moderation.PUBLISHED
+
+    def is_visible_to(self, user_id: UserId | None, *, is_staff: bool) -> bool:
+        """Published: anyone who sees the forum. Held: its author and staff. Rejected: staff."""
+        if self.is_published or is_staff:
+            return True
+        return self.moderation is Moderation.HELD and user_id == self.author_id
+
 
 @dataclass(frozen=True, slots=True)
 class Comment:
@@ -121,6 +133,7 @@ class Comment:
     source: CommentSource
     created_at: datetime
     tracker_comment_id: str | None = None
+    moderation: Moderation = Moderation.PUBLISHED
 
     @classmethod
     def write(

@@ -7,6 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from customercase.domain.avatars import Picture
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.mail import (
@@ -18,6 +19,7 @@ from customercase.domain.mail import (
 )
 from customercase.domain.notifications import Claim, DeliveryRecord, Notification
 from customercase.domain.privacy import PersonalData
+from customercase.domain.spam import Case, CaseState, Moderation, Standing, Submission, Verdict
 from customercase.domain.tracker import (
     IssuePage,
     NewIssue,
@@ -352,8 +354,11 @@ class CommentRepository(Protocol):
         """Store the comment and move the idea's counters with it."""
         ...
 
-    async def list(self, idea_id: IdeaId, limit: int, after: str | None) -> Page[CommentView]:
-        """One page of the idea's comments, oldest first; raise InvalidField for a bad cursor."""
+    async def list(
+        self, idea_id: IdeaId, limit: int, after: str | None, viewer_id: UserId | None = None
+    ) -> Page[CommentView]:
+        """One page of the idea's published comments and the viewer's own held ones, oldest
+        first; raise InvalidField for a bad cursor."""
         ...
 
     async def get(self, comment_id: CommentId) -> Comment | None:
@@ -477,6 +482,73 @@ class TrackerRepository(Protocol):
         ...
 
 
+class SpamFilter(Protocol):
+    async def check(self, submission: Submission) -> Verdict:
+        """Judge a new post; Verdict.UNKNOWN when the filter cannot be asked (never raises)."""
+        ...
+
+    async def report_spam(self, submission: Submission) -> None:
+        """Tell the filter it let this spam through; a failure is logged, never raised."""
+        ...
+
+    async def report_ham(self, submission: Submission) -> None:
+        """Tell the filter this post it took for spam is not; a failure is logged, never raised."""
+        ...
+
+
+class ModerationRepository(Protocol):
+    async def add(self, case: Case) -> None:
+        """Open a case on a held post, or on one published unchecked."""
+        ...
+
+    async def get(self, post_id: str) -> Case | None:
+        """The case on this idea or comment, or None."""
+        ...
+
+    async def held_in(self, forum_id: ForumId, limit: int) -> list[Case]:
+        """The forum's posts waiting for staff, oldest first."""
+        ...
+
+    async def due_rechecks(self, limit: int) -> list[Case]:
+        """Posts published while the spam filter was unreachable, oldest first."""
+        ...
+
+    async def close(self, post_id: str, state: CaseState) -> None:
+        """Record how the case ended (or that a re-checked post is now held)."""
+        ...
+
+    async def set_idea_moderation(self, idea_id: IdeaId, moderation: Moderation) -> None:
+        """Publish, hold or reject an idea."""
+        ...
+
+    async def set_comment_moderation(self, comment_id: CommentId, moderation: Moderation) -> None:
+        """Publish, hold or reject a comment, moving its idea's comment count with it."""
+        ...
+
+    async def comment(self, comment_id: CommentId) -> Comment | None:
+        """The comment with this id, whatever its moderation, or None."""
+        ...
+
+    async def has_published(self, forum_id: ForumId, user_id: UserId) -> bool:
+        """Whether the user has a published idea or comment in the forum."""
+        ...
+
+    async def standing(self, vendor_id: VendorId, user_id: UserId) -> Standing | None:
+        """Whether the vendor's staff trusted or blocked the user; None if neither."""
+        ...
+
+    async def set_standing(self, vendor_id: VendorId, user_id: UserId, standing: Standing) -> None:
+        """Trust or block the user in all the vendor's forums."""
+        ...
+
+
+class Avatars(Protocol):
+    async def picture(self, email: str) -> Picture | None:
+        """The picture the person chose for this email; None if they have none or it cannot
+        be fetched now (never raises)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     users: UserRepository
     sessions: SessionRepository
@@ -493,6 +565,7 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     tracker: TrackerRepository
     sign_in_flows: SignInFlowRepository
+    moderation: ModerationRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

@@ -94,6 +94,8 @@ class Forum:
     created_at: datetime
     allowed_domains: tuple[str, ...] = field(default=())
     jira: JiraBinding | None = None
+    # Hold a poster's first idea or comment here for staff to approve (spam defence).
+    holds_first_posts: bool = False
 
     @property
     def is_private(self) -> bool:
@@ -117,6 +119,7 @@ class Forum:
         visibility: Visibility | None = None,
         allowed_domains: tuple[str, ...] | None = None,
         jira: JiraBinding | None = None,
+        holds_first_posts: bool | None = None,
     ) -> Forum:
         return replace(
             self,
@@ -127,4 +130,7 @@ class Forum:
                 self.allowed_domains if allowed_domains is None else check_domains(allowed_domains)
             ),
             jira=self.jira if jira is None else jira,
+            holds_first_posts=(
+                self.holds_first_posts if holds_first_posts is None else holds_first_posts
+            ),
         )

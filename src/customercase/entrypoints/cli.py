@@ -54,7 +54,11 @@ async def _seed(container: Container) -> None:
 @click.group()
 def main() -> None:
     """Customer Case: customer-feedback forums."""
-    configure_logging(build_container().settings().log_level)
+    from customercase.entrypoints.monitoring import init_error_reports
+
+    settings = build_container().settings()
+    configure_logging(settings.log_level)
+    init_error_reports(settings.sentry_dsn, environment=settings.sentry_environment)
 
 
 @main.command()
@@ -175,6 +179,21 @@ def worker(concurrency: int, once: bool) -> None:
             )
 
     _with_container(work)
+
+
+async def _recheck(container: Container) -> None:
+    from customercase.services.spam import recheck_posts
+
+    counts = await recheck_posts(
+        uow=container.uow(), spam=container.spam(), clock=container.clock()
+    )
+    click.echo(", ".join(f"{verdict.value}: {n}" for verdict, n in counts.items()))
+
+
+@main.command("recheck-spam")
+def recheck_spam() -> None:
+    """Ask the spam filter again about posts published while it was unreachable."""
+    _with_container(_recheck)
 
 
 @main.command()

@@ -53,6 +53,9 @@ async def open_idea(
         forum, viewer = await open_forum(uow, idea.forum_id, user_id)
     except ForumNotFound:
         raise IdeaNotFound() from None
+    # A held idea is its author's and the staff's alone (spam defence); to others it is absent.
+    if not idea.is_visible_to(user_id, is_staff=viewer.is_staff):
+        raise IdeaNotFound()
     return idea, forum, viewer
 
 

@@ -7,8 +7,23 @@ from dataclasses import dataclass
 from customercase.domain.errors import EmailTaken
 from customercase.domain.ideas import Status
 from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.spam import Submission, Verdict
 from customercase.domain.vendors import Visibility
 from customercase.services import ideas, identity, vendors
+
+
+class _OwnWords:
+    """The demo's posts are ours: no spam filter needs to judge them."""
+
+    async def check(self, submission: Submission) -> Verdict:
+        return Verdict.HAM
+
+    async def report_spam(self, submission: Submission) -> None:
+        return None
+
+    async def report_ham(self, submission: Submission) -> None:
+        return None
+
 
 STAFF_EMAIL = "staff@demo.customercase.test"
 STAFF_PASSWORD = "customer-case-demo"  # noqa: S105 - a documented local demo account
@@ -91,7 +106,11 @@ async def seed_demo(
     for n, (summary, status) in enumerate(IDEAS):
         author = people[n % len(people)]
         view = await ideas.submit_idea(
-            ideas.SubmitIdea(forum.id, author.id, summary), uow=uow, clock=clock, ids=ids
+            ideas.SubmitIdea(forum.id, author.id, summary),
+            uow=uow,
+            clock=clock,
+            ids=ids,
+            spam=_OwnWords(),
         )
         for voter in people[: (len(IDEAS) - n) % len(people) + 1]:
             await ideas.vote(view.idea.id, voter.id, uow=uow, clock=clock)
@@ -102,6 +121,7 @@ async def seed_demo(
                     uow=uow,
                     clock=clock,
                     ids=ids,
+                    spam=_OwnWords(),
                 )
         if status is not Status.OPEN:
             await ideas.change_status(

@@ -19,8 +19,10 @@ from customercase.domain.ideas import (
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
 from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.spam import Fate, Moderation, Origin, PostKind
 from customercase.services.access import open_forum, open_idea, require_staff, require_user
+from customercase.services.spam import idea_text, open_case, poster_of, screen
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class SubmitIdea:
     author_id: UserId | None
     summary: str
     description: str | None = None
+    # The submitter's request, for the spam filter; None when it came by email.
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class AddComment:
     author_id: UserId | None
     body: str
     source: CommentSource = CommentSource.WEB
+    origin: Origin | None = None
 
 
 async def _view(uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None) -> IdeaView:
@@ -46,46 +51,66 @@ async def _view(uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None) -> Ide
     return view
 
 
-async def submit_idea(cmd: SubmitIdea, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> IdeaView:
-    """Post a new idea; its author votes for it and watches it."""
+async def submit_idea(
+    cmd: SubmitIdea, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: SpamFilter
+) -> IdeaView:
+    """Post a new idea; its author votes for it and watches it. Spam is held for staff
+    (moderation HELD); blatant spam is dropped but answered as held, so its sender learns
+    nothing."""
     async with uow:
         forum, viewer = await open_forum(uow, cmd.forum_id, cmd.author_id)
         author = require_user(viewer)
-        now = clock.now()
-        idea = Idea.submit(
-            id=IdeaId(ids.new_id()),
-            forum_id=forum.id,
-            author_id=author.id,
-            summary=cmd.summary,
-            description=cmd.description,
-            now=now,
-        )
-        # A bound forum keeps only the summary; the description travels to Jira in the job.
-        description = idea.description
-        if forum.jira is not None:
-            idea = replace(idea, description="")
+        poster = await poster_of(uow, forum, viewer, author)
+    now = clock.now()
+    idea = Idea.submit(
+        id=IdeaId(ids.new_id()),
+        forum_id=forum.id,
+        author_id=author.id,
+        summary=cmd.summary,
+        description=cmd.description,
+        now=now,
+    )
+    screening = await screen(poster, PostKind.IDEA, idea_text(idea), cmd.origin, spam=spam)
+    idea = replace(idea, moderation=screening.moderation)
+    # A bound forum keeps only the summary; the description travels to Jira in the job.
+    description = idea.description
+    if forum.jira is not None:
+        idea = replace(idea, description="")
+    if screening.fate is Fate.DROP:
+        return IdeaView(replace(idea, votes=1), Author(author.id, author.name), True, True)
+    async with uow:
         await uow.ideas.add(idea)
         await uow.votes.add(idea.id, author.id, now)
         await uow.watches.start(idea.id, author.id)
-        await uow.outbox.add(
-            Notification(
-                ids.new_id(),
-                NotificationKind.REQUEST_SUBMITTED,
-                now,
-                recipient_id=author.id,
-                idea_id=idea.id,
-            )
+        await open_case(
+            uow,
+            screening,
+            post_id=idea.id,
+            kind=PostKind.IDEA,
+            poster=poster,
+            origin=cmd.origin,
+            now=now,
         )
-        if forum.jira is not None:
+        if idea.is_published:
             await uow.outbox.add(
                 Notification(
                     ids.new_id(),
-                    NotificationKind.CREATE_TRACKER_ISSUE,
+                    NotificationKind.REQUEST_SUBMITTED,
                     now,
+                    recipient_id=author.id,
                     idea_id=idea.id,
-                    payload={"description": description},
                 )
             )
+            if forum.jira is not None:
+                await uow.outbox.add(
+                    Notification(
+                        ids.new_id(),
+                        NotificationKind.CREATE_TRACKER_ISSUE,
+                        now,
+                        idea_id=idea.id,
+                        payload={"description": description},
+                    )
+                )
         view = await _view(uow, idea.id, author.id)
         await uow.commit()
     return view
@@ -150,48 +175,68 @@ async def list_comments(
     check_limit(limit)
     async with uow:
         await open_idea(uow, idea_id, user_id)
-        return await uow.comments.list(idea_id, limit, cursor)
+        return await uow.comments.list(idea_id, limit, cursor, user_id)
 
 
-async def add_comment(cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> CommentView:
-    """Comment on an idea; the commenter watches it from now on, unless they opted out."""
+async def add_comment(
+    cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: SpamFilter
+) -> CommentView:
+    """Comment on an idea; the commenter watches it from now on, unless they opted out.
+    Spam is held or dropped as for ideas (submit_idea)."""
     async with uow:
         idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
         author = require_user(viewer)
-        now = clock.now()
-        comment = Comment.write(
-            id=CommentId(ids.new_id()),
-            idea_id=idea.id,
-            author_id=author.id,
-            body=cmd.body,
-            source=cmd.source,
-            now=now,
-        )
+        poster = await poster_of(uow, forum, viewer, author)
+    now = clock.now()
+    comment = Comment.write(
+        id=CommentId(ids.new_id()),
+        idea_id=idea.id,
+        author_id=author.id,
+        body=cmd.body,
+        source=cmd.source,
+        now=now,
+    )
+    screening = await screen(poster, PostKind.COMMENT, comment.body, cmd.origin, spam=spam)
+    comment = replace(comment, moderation=screening.moderation)
+    view = CommentView(comment, Author(author.id, author.name))
+    if screening.fate is Fate.DROP:
+        return view
+    async with uow:
         await uow.comments.add(comment, now)
         await uow.watches.start(idea.id, author.id)
-        # One row for the event; the worker fans it out to the watchers but the author.
-        await uow.outbox.add(
-            Notification(
-                ids.new_id(),
-                NotificationKind.NEW_COMMENT,
-                now,
-                idea_id=idea.id,
-                actor_id=author.id,
-                payload={"comment_id": comment.id},
-            )
+        await open_case(
+            uow,
+            screening,
+            post_id=comment.id,
+            kind=PostKind.COMMENT,
+            poster=poster,
+            origin=cmd.origin,
+            now=now,
         )
-        if forum.jira is not None and comment.source is not CommentSource.JIRA:
+        if comment.moderation is Moderation.PUBLISHED:
+            # One row for the event; the worker fans it out to the watchers but the author.
             await uow.outbox.add(
                 Notification(
                     ids.new_id(),
-                    NotificationKind.ADD_TRACKER_COMMENT,
+                    NotificationKind.NEW_COMMENT,
                     now,
                     idea_id=idea.id,
+                    actor_id=author.id,
                     payload={"comment_id": comment.id},
                 )
             )
+            if forum.jira is not None and comment.source is not CommentSource.JIRA:
+                await uow.outbox.add(
+                    Notification(
+                        ids.new_id(),
+                        NotificationKind.ADD_TRACKER_COMMENT,
+                        now,
+                        idea_id=idea.id,
+                        payload={"comment_id": comment.id},
+                    )
+                )
         await uow.commit()
-    return CommentView(comment, Author(author.id, author.name))
+    return view
 
 
 async def change_status(

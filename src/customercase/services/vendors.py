@@ -41,6 +41,7 @@ class CreateForum:
     actor_id: UserId | None
     allowed_domains: tuple[str, ...] = ()
     jira: JiraBinding | None = None
+    holds_first_posts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class UpdateForum:
     visibility: Visibility | None = None
     allowed_domains: tuple[str, ...] | None = None
     jira: JiraBinding | None = None
+    holds_first_posts: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ async def create_forum(cmd: CreateForum, *, uow: UnitOfWork, clock: Clock, ids: 
         created_at=clock.now(),
         allowed_domains=check_domains(cmd.allowed_domains),
         jira=cmd.jira,
+        holds_first_posts=cmd.holds_first_posts,
     )
     async with uow:
         if await uow.vendors.get(cmd.vendor_id) is None:
@@ -135,6 +138,7 @@ async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork, clock: Clock, ids: 
             visibility=cmd.visibility,
             allowed_domains=cmd.allowed_domains,
             jira=cmd.jira,
+            holds_first_posts=cmd.holds_first_posts,
         )
         await uow.forums.update(changed)
         rebound = changed.jira is not None and (

@@ -42,6 +42,7 @@ from customercase.domain.ports import (
     CommentRepository,
     ForumRepository,
     IdeaRepository,
+    ModerationRepository,
     Outbox,
     RateLimitRepository,
     SessionRepository,
@@ -59,6 +60,7 @@ from customercase.domain.privacy import (
     WatchRecord,
     erased_email,
 )
+from customercase.domain.spam import Case, CaseState, Moderation, Standing
 from customercase.domain.trending import COMMENT_WEIGHT, DEFAULT_HALF_LIFE_DAYS, heat_of
 from customercase.domain.users import OneTimeToken, Session, TokenPurpose, User
 from customercase.domain.vendors import Forum, Role, Vendor
@@ -95,6 +97,8 @@ class Tables:
     tokens: dict[str, tuple[OneTimeToken, datetime | None]] = field(default_factory=dict)
     # rate-limit key -> (hits, window start)
     rate_limits: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    moderation_cases: dict[str, Case] = field(default_factory=dict)
+    standings: dict[tuple[VendorId, UserId], Standing] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         """A copy whose tables can change without touching these; rows are shared, being frozen."""
@@ -356,6 +360,7 @@ class InMemoryForumRepository:
                 visibility=forum.visibility,
                 allowed_domains=forum.allowed_domains,
                 jira=forum.jira,
+                holds_first_posts=forum.holds_first_posts,
             )
             if _forum_clashes(db, changed):
                 raise SlugTaken()
@@ -463,7 +468,9 @@ class InMemoryIdeaRepository:
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
         db = self._tx.read()
         ideas = [
-            i for i in db.ideas.values() if i.forum_id == query.forum_id and i.merged_into is None
+            i
+            for i in db.ideas.values()
+            if i.forum_id == query.forum_id and i.merged_into is None and i.is_published
         ]
         if query.status is not None:
             ideas = [i for i in ideas if i.status is query.status]
@@ -560,15 +567,31 @@ class InMemoryCommentRepository:
             _require(comment.idea_id in db.ideas, "comment on an unknown idea")
             _require(comment.author_id in db.users, "comment by an unknown user")
             db.comments[comment.id] = comment
+            if comment.moderation is not Moderation.PUBLISHED:
+                return  # counted when it is approved
             idea = db.ideas[comment.idea_id]
             db.ideas[idea.id] = replace(idea, comments=idea.comments + 1)
             db.heat[idea.id] += weight
 
         self._tx.write(insert)
 
-    async def list(self, idea_id: IdeaId, limit: int, after: str | None) -> Page[CommentView]:
+    async def list(
+        self, idea_id: IdeaId, limit: int, after: str | None, viewer_id: UserId | None = None
+    ) -> Page[CommentView]:
         db = self._tx.read()
-        comments = [c for c in db.comments.values() if c.idea_id == idea_id]
+        comments = [
+            c
+            for c in db.comments.values()
+            if c.idea_id == idea_id
+            and (
+                c.moderation is Moderation.PUBLISHED
+                or (
+                    c.moderation is Moderation.HELD
+                    and viewer_id is not None
+                    and c.author_id == viewer_id
+                )
+            )
+        ]
         if after:
             at, last_id = decode_cursor(after, (str, str))
             bound = (cursor_time(at), str(last_id))
@@ -661,6 +684,90 @@ class InMemoryRateLimitRepository:
         return self._tx.write(sweep)
 
 
+class InMemoryModerationRepository:
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, case: Case) -> None:
+        case = replace(case, created_at=_utc(case.created_at))
+
+        def insert(db: Tables) -> None:
+            _require(case.post_id not in db.moderation_cases, "duplicate moderation case")
+            _require(case.forum_id in db.forums, "case in an unknown forum")
+            _require(case.author_id in db.users, "case by an unknown user")
+            db.moderation_cases[case.post_id] = case
+
+        self._tx.write(insert)
+
+    async def get(self, post_id: str) -> Case | None:
+        return self._tx.read().moderation_cases.get(post_id)
+
+    def _cases(self, keep: Callable[[Case], bool], limit: int) -> list[Case]:
+        cases = [c for c in self._tx.read().moderation_cases.values() if keep(c)]
+        cases.sort(key=lambda c: (c.created_at, c.post_id))
+        return cases[:limit]
+
+    async def held_in(self, forum_id: ForumId, limit: int) -> list[Case]:
+        return self._cases(lambda c: c.forum_id == forum_id and c.state is CaseState.HELD, limit)
+
+    async def due_rechecks(self, limit: int) -> list[Case]:
+        return self._cases(lambda c: c.state is CaseState.RECHECK, limit)
+
+    async def close(self, post_id: str, state: CaseState) -> None:
+        def update(db: Tables) -> None:
+            if post_id in db.moderation_cases:
+                db.moderation_cases[post_id] = replace(db.moderation_cases[post_id], state=state)
+
+        self._tx.write(update)
+
+    async def set_idea_moderation(self, idea_id: IdeaId, moderation: Moderation) -> None:
+        def update(db: Tables) -> None:
+            if idea_id in db.ideas:
+                db.ideas[idea_id] = replace(db.ideas[idea_id], moderation=moderation)
+
+        self._tx.write(update)
+
+    async def set_comment_moderation(self, comment_id: CommentId, moderation: Moderation) -> None:
+        def update(db: Tables) -> None:
+            comment = db.comments.get(comment_id)
+            if comment is None or comment.moderation is moderation:
+                return
+            db.comments[comment_id] = replace(comment, moderation=moderation)
+            # Only published comments are counted, as in the SQL adapter.
+            was = comment.moderation is Moderation.PUBLISHED
+            step = 1 if moderation is Moderation.PUBLISHED else -1 if was else 0
+            idea = db.ideas[comment.idea_id]
+            db.ideas[idea.id] = replace(idea, comments=idea.comments + step)
+
+        self._tx.write(update)
+
+    async def comment(self, comment_id: CommentId) -> Comment | None:
+        return self._tx.read().comments.get(comment_id)
+
+    async def has_published(self, forum_id: ForumId, user_id: UserId) -> bool:
+        db = self._tx.read()
+        ideas = any(
+            i.forum_id == forum_id and i.author_id == user_id and i.is_published
+            for i in db.ideas.values()
+        )
+        return ideas or any(
+            c.author_id == user_id
+            and c.moderation is Moderation.PUBLISHED
+            and db.ideas[c.idea_id].forum_id == forum_id
+            for c in db.comments.values()
+        )
+
+    async def standing(self, vendor_id: VendorId, user_id: UserId) -> Standing | None:
+        return self._tx.read().standings.get((vendor_id, user_id))
+
+    async def set_standing(self, vendor_id: VendorId, user_id: UserId, standing: Standing) -> None:
+        def upsert(db: Tables) -> None:
+            _require(vendor_id in db.vendors and user_id in db.users, "standing of an unknown row")
+            db.standings[vendor_id, user_id] = standing
+
+        self._tx.write(upsert)
+
+
 class InMemoryUnitOfWork:
     """One transaction over the store; leaving the block without commit() rolls it back."""
 
@@ -677,6 +784,7 @@ class InMemoryUnitOfWork:
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository
+    moderation: ModerationRepository
 
     def __init__(
         self, store: InMemoryStore, half_life_days: float = DEFAULT_HALF_LIFE_DAYS
@@ -704,6 +812,7 @@ class InMemoryUnitOfWork:
         self.outbox = InMemoryOutbox(tx)
         self.rate_limits = InMemoryRateLimitRepository(tx)
         self.tokens = InMemoryTokenRepository(tx)
+        self.moderation = InMemoryModerationRepository(tx)
         return self
 
     async def __aexit__(

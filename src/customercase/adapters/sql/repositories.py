@@ -41,6 +41,7 @@ from customercase.domain.privacy import (
     WatchRecord,
     erased_email,
 )
+from customercase.domain.spam import Moderation
 from customercase.domain.tracker import StatusMap
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
 from customercase.domain.users import OneTimeToken, Session, SignInFlow, TokenPurpose, User
@@ -312,6 +313,7 @@ def _forum(row: sa.Row[Any]) -> Forum:
         created_at=row.created_at,
         allowed_domains=tuple(row.allowed_domains),
         jira=jira,
+        holds_first_posts=row.holds_first_posts,
     )
 
 
@@ -324,6 +326,7 @@ def _forum_values(forum: Forum) -> dict[str, Any]:
         "jira_project_key": forum.jira.project_key if forum.jira else None,
         "jira_issue_type": forum.jira.issue_type if forum.jira else None,
         "jira_status_map": forum.jira.status_map.to_json() if forum.jira else None,
+        "holds_first_posts": forum.holds_first_posts,
     }
 
 
@@ -434,6 +437,7 @@ def _idea(row: sa.Row[Any]) -> Idea:
         comments=row.comments,
         tracker_key=row.tracker_key,
         merged_into=IdeaId(row.merged_into) if row.merged_into else None,
+        moderation=Moderation(row.moderation),
     )
 
 
@@ -491,6 +495,7 @@ class SqlIdeaRepository:
                 heat=0.0,
                 tracker_key=idea.tracker_key,
                 merged_into=idea.merged_into,
+                moderation=idea.moderation.value,
                 created_at=idea.created_at,
                 updated_at=idea.updated_at,
             )
@@ -553,7 +558,9 @@ class SqlIdeaRepository:
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
         keys = _SORT_KEYS[query.sort]
         stmt = self._views(viewer_id).where(
-            t.ideas.c.forum_id == query.forum_id, t.ideas.c.merged_into.is_(None)
+            t.ideas.c.forum_id == query.forum_id,
+            t.ideas.c.merged_into.is_(None),
+            t.ideas.c.moderation == Moderation.PUBLISHED.value,
         )
         if query.status is not None:
             stmt = stmt.where(t.ideas.c.status == query.status.value)
@@ -684,10 +691,13 @@ class SqlCommentRepository:
                 author_id=comment.author_id,
                 body=comment.body,
                 source=comment.source.value,
+                moderation=comment.moderation.value,
                 created_at=comment.created_at,
                 tracker_comment_id=comment.tracker_comment_id,
             )
         )
+        if comment.moderation is not Moderation.PUBLISHED:
+            return  # counted when it is approved
         await self._conn.execute(
             t.ideas.update()
             .where(t.ideas.c.id == comment.idea_id)
@@ -697,12 +707,18 @@ class SqlCommentRepository:
             )
         )
 
-    async def list(self, idea_id: IdeaId, limit: int, after: str | None) -> Page[CommentView]:
+    async def list(
+        self, idea_id: IdeaId, limit: int, after: str | None, viewer_id: UserId | None = None
+    ) -> Page[CommentView]:
         c = t.comments.c
+        # Published comments, and the viewer's own held ones.
+        shown = c.moderation == Moderation.PUBLISHED.value
+        if viewer_id is not None:
+            shown = shown | ((c.moderation == Moderation.HELD.value) & (c.author_id == viewer_id))
         stmt = (
             sa.select(t.comments, t.users.c.name.label("author_name"))
             .join(t.users, t.users.c.id == c.author_id)
-            .where(c.idea_id == idea_id)
+            .where(c.idea_id == idea_id, shown)
         )
         if after:
             at, last_id = decode_cursor(after, (str, str))

@@ -96,6 +96,7 @@ forums = sa.Table(
     sa.Column("jira_project_key", sa.String(32)),
     sa.Column("jira_issue_type", sa.String(64)),
     sa.Column("jira_status_map", sa.JSON),
+    sa.Column("holds_first_posts", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("vendor_id", "slug"),
 )
@@ -121,6 +122,8 @@ ideas = sa.Table(
     sa.Column("heat", sa.Double, nullable=False, default=0.0),
     sa.Column("tracker_key", sa.String(64)),
     sa.Column("merged_into", ID),
+    # published | held | rejected: only published ideas are listed, counted and announced.
+    sa.Column("moderation", sa.String(16), nullable=False, server_default="published"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Index("ix_ideas_top", "forum_id", "votes", "created_at", "id"),
@@ -150,6 +153,7 @@ comments = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("source", sa.String(8), nullable=False),
     sa.Column("tracker_comment_id", sa.String(64)),
+    sa.Column("moderation", sa.String(16), nullable=False, server_default="published"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_comments_idea", "idea_id", "created_at", "id"),
     sa.Index("ix_comments_tracker", "idea_id", "tracker_comment_id"),
@@ -272,4 +276,30 @@ sign_in_flows = sa.Table(
     sa.Column("nonce", sa.String(128), nullable=False),
     sa.Column("code_verifier", sa.String(128), nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+# A post the spam defence keeps an eye on: held for staff, or published unchecked for a re-check.
+moderation_cases = sa.Table(
+    "moderation_cases",
+    metadata,
+    sa.Column("post_id", ID, primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("forum_id", ID, sa.ForeignKey("forums.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("author_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("verdict", sa.String(8), nullable=False),
+    # What the spam filter was shown (ip, user agent, referrer, permalink), resent with feedback.
+    sa.Column("origin", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_moderation_cases_queue", "forum_id", "state", "created_at"),
+    sa.Index("ix_moderation_cases_due", "state", "created_at"),
+)
+
+# Trusted or blocked posters, per vendor.
+standings = sa.Table(
+    "standings",
+    metadata,
+    sa.Column("vendor_id", ID, sa.ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("standing", sa.String(8), nullable=False),
 )

@@ -8,6 +8,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from customercase.adapters.sql.moderation import SqlModerationRepository
 from customercase.adapters.sql.repositories import (
     SqlCommentRepository,
     SqlForumRepository,
@@ -30,6 +31,7 @@ from customercase.domain.ports import (
     ForumRepository,
     IdeaRepository,
     InboundLog,
+    ModerationRepository,
     Outbox,
     ParticipantRepository,
     RateLimitRepository,
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
     tokens: TokenRepository
     tracker: TrackerRepository
     sign_in_flows: SignInFlowRepository
+    moderation: ModerationRepository
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
         self._engine = engine
@@ -92,6 +95,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(conn)
         self.tracker = SqlTrackerRepository(conn)
         self.sign_in_flows = SqlSignInFlowRepository(conn)
+        self.moderation = SqlModerationRepository(conn)
         return self
 
     async def __aexit__(

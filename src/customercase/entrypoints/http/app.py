@@ -13,6 +13,7 @@ from litestar.types import ASGIApp
 from customercase.bootstrap import Container, shutdown
 from customercase.domain.mail import Addressing
 from customercase.domain.ports import (
+    Avatars,
     Clock,
     DevMailbox,
     IdentityProvider,
@@ -20,6 +21,7 @@ from customercase.domain.ports import (
     IssueTrackers,
     PasswordHasher,
     SecretBox,
+    SpamFilter,
     UnitOfWork,
 )
 from customercase.domain.users import User
@@ -37,6 +39,7 @@ from customercase.entrypoints.http.middleware import (
     csrf_cookie_middleware,
     request_id_middleware,
 )
+from customercase.entrypoints.http.moderation import ModerationController
 from customercase.entrypoints.http.pages.account import AccountPages
 from customercase.entrypoints.http.pages.common import static_files, template_config
 from customercase.entrypoints.http.pages.errors import negotiated
@@ -90,6 +93,12 @@ def create_app(container: Container) -> Litestar:
     def provide_identity_provider() -> IdentityProvider | None:
         return container.identity_provider()
 
+    def provide_spam() -> SpamFilter:
+        return container.spam()
+
+    def provide_avatars() -> Avatars:
+        return container.avatars()
+
     def provide_presenter() -> Presenter:
         return presenter
 
@@ -131,6 +140,7 @@ def create_app(container: Container) -> Litestar:
         StopWatchingController,
         ParticipantController,
         WebhookController,
+        ModerationController,
         AccountPages,
         ForumPages,
         IdeaPages,
@@ -152,6 +162,8 @@ def create_app(container: Container) -> Litestar:
             "dev_mailbox": sync(provide_dev_mailbox),
             "addressing": sync(provide_addressing),
             "identity_provider": sync(provide_identity_provider),
+            "spam": sync(provide_spam),
+            "avatars": sync(provide_avatars),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),

@@ -8,11 +8,11 @@ from html import escape
 from litestar import Controller, Response, get
 
 from customercase.domain.ids import UserId
-from customercase.domain.ports import UnitOfWork
+from customercase.domain.ports import Avatars, UnitOfWork
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.schemas import Health
+from customercase.services.avatars import avatar_of
 from customercase.services.health import check_ready
-from customercase.services.identity import display_name
 
 PALETTE = ("#1f6feb", "#8250df", "#bf3989", "#cf222e", "#bc4c00", "#4d2d00", "#1a7f37", "#0969da")
 
@@ -48,11 +48,16 @@ class AvatarController(Controller):
     tags = ["avatars"]
 
     @get("/avatars/{user_id:str}", include_in_schema=False)
-    async def avatar(self, user_id: str, uow: Injected[UnitOfWork]) -> Response[str]:
-        """The user's avatar; never reveals or hashes their email."""
-        name = await display_name(UserId(user_id), uow=uow)
+    async def avatar(
+        self, user_id: str, uow: Injected[UnitOfWork], avatars: Injected[Avatars]
+    ) -> Response[bytes | str]:
+        """The user's picture, fetched and cached by us, else their initials; the email and
+        any hash of it stay on the server."""
+        avatar = await avatar_of(UserId(user_id), uow=uow, avatars=avatars)
+        headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        if avatar.picture is not None:
+            picture = avatar.picture
+            return Response(picture.content, media_type=picture.media_type, headers=headers)
         return Response(
-            initials_svg(user_id, name),
-            media_type="image/svg+xml",
-            headers={"Cache-Control": "public, max-age=3600"},
+            initials_svg(user_id, avatar.name), media_type="image/svg+xml", headers=headers
         )

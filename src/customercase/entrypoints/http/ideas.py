@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 
 from customercase.domain.ideas import IdeaQuery, Sort, Status
 from customercase.domain.ids import ForumId, IdeaId, UserId
-from customercase.domain.ports import Clock, Ids, IssueTrackers, SecretBox, UnitOfWork
+from customercase.domain.ports import Clock, Ids, IssueTrackers, SecretBox, SpamFilter, UnitOfWork
+from customercase.domain.spam import Moderation
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.origin import origin_of
 from customercase.entrypoints.http.schemas import (
     Comment,
     CommentCreate,
@@ -64,16 +66,21 @@ class ForumIdeasController(Controller):
         self,
         forum_id: str,
         data: IdeaCreate,
+        request: Request[Any, Any, Any],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        spam: Injected[SpamFilter],
         present: Presenter,
     ) -> Response[Idea]:
-        """Post an idea; its author votes for it and watches it."""
-        cmd = ideas.SubmitIdea(ForumId(forum_id), _uid(user), data.summary, data.description)
-        view = await ideas.submit_idea(cmd, uow=uow, clock=clock, ids=ids)
-        return Response(present.idea(view), status_code=201)
+        """Post an idea; its author votes for it and watches it. 202 when held for moderation."""
+        origin = origin_of(request, f"{present.base_url}/forums/{forum_id}")
+        cmd = ideas.SubmitIdea(
+            ForumId(forum_id), _uid(user), data.summary, data.description, origin
+        )
+        view = await ideas.submit_idea(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
+        return Response(present.idea(view), status_code=201 if view.idea.is_published else 202)
 
 
 class IdeaController(Controller):
@@ -147,15 +154,20 @@ class IdeaController(Controller):
         self,
         idea_id: str,
         data: CommentCreate,
+        request: Request[Any, Any, Any],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        spam: Injected[SpamFilter],
         present: Presenter,
-    ) -> Comment:
-        """Comment on the idea; the commenter watches it from then on."""
-        cmd = ideas.AddComment(IdeaId(idea_id), _uid(user), data.body)
-        return present.comment(await ideas.add_comment(cmd, uow=uow, clock=clock, ids=ids))
+    ) -> Response[Comment]:
+        """Comment on the idea; the commenter watches it from then on. 202 when held."""
+        origin = origin_of(request, f"{present.base_url}/ideas/{idea_id}")
+        cmd = ideas.AddComment(IdeaId(idea_id), _uid(user), data.body, origin=origin)
+        view = await ideas.add_comment(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
+        held = view.comment.moderation is not Moderation.PUBLISHED
+        return Response(present.comment(view), status_code=202 if held else 201)
 
     @put("/status")
     async def change_status(

@@ -157,6 +157,7 @@ class ForumCreate(msgspec.Struct):
     visibility: Literal["public", "private"] = "public"
     allowed_domains: Annotated[list[Short], msgspec.Meta(max_length=50)] = []
     jira: JiraBinding | None = None
+    holds_first_posts: bool = False
 
 
 class ForumUpdate(msgspec.Struct):
@@ -165,6 +166,7 @@ class ForumUpdate(msgspec.Struct):
     visibility: Literal["public", "private"] | None = None
     allowed_domains: Annotated[list[Short], msgspec.Meta(max_length=50)] | None = None
     jira: JiraBinding | None = None
+    holds_first_posts: bool | None = None
 
 
 class Forum(msgspec.Struct):
@@ -177,6 +179,8 @@ class Forum(msgspec.Struct):
     mailbox: str | None
     jira: JiraBinding | None
     html_url: str
+    # Spam defence: a poster's first idea or comment waits for staff approval.
+    holds_first_posts: bool = False
 
 
 class Invitations(msgspec.Struct):
@@ -259,6 +263,30 @@ class DeliveryPage(msgspec.Struct):
     items: list[Delivery]
 
 
+class HeldPost(msgspec.Struct):
+    """A post waiting for staff (GET /api/v1/forums/{forum_id}/moderation)."""
+
+    id: str
+    kind: Literal["idea", "comment"]
+    idea_id: str
+    author: User
+    text: str
+    verdict: Literal["ham", "spam", "blatant", "unknown"]
+    created_at: datetime
+
+
+class HeldPosts(msgspec.Struct):
+    items: list[HeldPost]
+
+
+class Approval(msgspec.Struct):
+    trust_author: bool = False
+
+
+class Rejection(msgspec.Struct):
+    block_author: bool = False
+
+
 class Health(msgspec.Struct):
     status: str
 
@@ -333,6 +361,7 @@ class Presenter:
             self.mailbox(f),
             jira,
             f"{self.base_url}/forums/{f.id}",
+            f.holds_first_posts,
         )
 
     def _idea_fields(self, view: IdeaView) -> dict[str, Any]:

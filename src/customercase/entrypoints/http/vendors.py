@@ -103,6 +103,7 @@ class VendorController(Controller):
             _signed_in(user).id,
             tuple(data.allowed_domains),
             jira,
+            data.holds_first_posts,
         )
         return present.forum(await vendors.create_forum(cmd, uow=uow, clock=clock, ids=ids))
 
@@ -159,6 +160,7 @@ class ForumController(Controller):
             Visibility(data.visibility) if data.visibility else None,
             tuple(data.allowed_domains) if data.allowed_domains is not None else None,
             _binding(data.jira),
+            data.holds_first_posts,
         )
         return present.forum(await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids))
 

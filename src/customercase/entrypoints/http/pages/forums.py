@@ -12,10 +12,11 @@ from litestar.response import Redirect, Template
 from customercase.domain.errors import InvalidField, NotSignedIn
 from customercase.domain.ideas import IdeaQuery, Sort, Status
 from customercase.domain.ids import ForumId
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum
 from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.origin import origin_of
 from customercase.entrypoints.http.pages.common import (
     STATUS_LABELS,
     Form,
@@ -127,12 +128,15 @@ class ForumPages(Controller):
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        spam: Injected[SpamFilter],
         present: Presenter,
+        request: Request[Any, Any, Any],
     ) -> Template | Redirect:
         """Post the idea and show it; a rule broken shows the form again, error by the field."""
-        cmd = ideas.SubmitIdea(ForumId(forum_id), uid(user), data.summary, data.description)
+        origin = origin_of(request, f"{present.base_url}/forums/{forum_id}")
+        cmd = ideas.SubmitIdea(ForumId(forum_id), uid(user), data.summary, data.description, origin)
         try:
-            view = await ideas.submit_idea(cmd, uow=uow, clock=clock, ids=ids)
+            view = await ideas.submit_idea(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
         except InvalidField as error:
             forum = await vendors.get_forum(ForumId(forum_id), uid(user), uow=uow)
             values = {"summary": data.summary, "description": data.description}

@@ -12,9 +12,10 @@ from litestar.response import Redirect, Template
 from customercase.domain.errors import InvalidField
 from customercase.domain.ideas import Status
 from customercase.domain.ids import CommentId, IdeaId
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.origin import origin_of
 from customercase.entrypoints.http.pages.common import (
     STATUS_LABELS,
     Form,
@@ -116,12 +117,15 @@ class IdeaPages(Controller):
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        spam: Injected[SpamFilter],
         present: Presenter,
+        request: Request[Any, Any, Any],
     ) -> Template | Redirect:
         """Post the comment and show it in place; an empty one shows the form with its error."""
-        cmd = ideas.AddComment(IdeaId(idea_id), uid(user), data.body)
+        origin = origin_of(request, f"{present.base_url}/ideas/{idea_id}")
+        cmd = ideas.AddComment(IdeaId(idea_id), uid(user), data.body, origin=origin)
         try:
-            added = await ideas.add_comment(cmd, uow=uow, clock=clock, ids=ids)
+            added = await ideas.add_comment(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
         except InvalidField as error:
             values = {"body": data.body}
             return await self._page(idea_id, user, uow, present, "", values, field_errors(error))

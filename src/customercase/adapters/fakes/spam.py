@@ -1,0 +1,36 @@
+"""A spam filter for tests: verdicts chosen by markers in the text, and every call recorded."""
+
+from __future__ import annotations
+
+from customercase.domain.spam import Submission, Verdict
+
+# The same markers the Akismet emulator reacts to (tests/emulators/akismet.py).
+MARKERS = {
+    "[[discard]]": Verdict.BLATANT,
+    "[[spam]]": Verdict.SPAM,
+    "[[unreachable]]": Verdict.UNKNOWN,
+}
+
+
+class FakeSpamFilter:
+    def __init__(self, default: Verdict = Verdict.HAM) -> None:
+        self.default = default
+        self.checked: list[Submission] = []
+        self.reported_spam: list[Submission] = []
+        self.reported_ham: list[Submission] = []
+
+    async def check(self, submission: Submission) -> Verdict:
+        """The verdict of the first marker found in the content, else the default."""
+        self.checked.append(submission)
+        for marker, verdict in MARKERS.items():
+            if marker in submission.content:
+                return verdict
+        return self.default
+
+    async def report_spam(self, submission: Submission) -> None:
+        """Recorded in reported_spam."""
+        self.reported_spam.append(submission)
+
+    async def report_ham(self, submission: Submission) -> None:
+        """Recorded in reported_ham."""
+        self.reported_ham.append(submission)
