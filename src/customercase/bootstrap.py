@@ -65,7 +65,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     inbound_address: str = ""
     postmark_inbound_username: str = ""
     postmark_inbound_password: str = ""
-    inbound_max_bytes: int = 5 * 1024 * 1024
     # `customercase run` sets this: the outbox worker runs inside the web process.
     worker_in_process: bool = False
     worker_batch_size: int = 100

@@ -28,6 +28,7 @@ from customercase.entrypoints.http.participants import ParticipantController
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
+from customercase.entrypoints.http.webhooks import PostmarkWebhookController
 from customercase.entrypoints.worker import InProcessWorker
 from customercase.services.identity import authenticate
 
@@ -57,6 +58,15 @@ def create_app(container: Container) -> Litestar:
 
     def provide_addressing() -> Addressing:
         return container.addressing()
+
+    inbound_credentials = (
+        (settings.postmark_inbound_username, settings.postmark_inbound_password)
+        if settings.postmark_inbound_username and settings.postmark_inbound_password
+        else None
+    )
+
+    def provide_inbound_credentials() -> tuple[str, str] | None:
+        return inbound_credentials
 
     def provide_presenter() -> Presenter:
         return presenter
@@ -97,6 +107,7 @@ def create_app(container: Container) -> Litestar:
         DeliveriesController,
         StopWatchingController,
         ParticipantController,
+        PostmarkWebhookController,
     ]
     if dev_mailbox is not None:
         handlers.append(DevMailboxController)
@@ -109,6 +120,7 @@ def create_app(container: Container) -> Litestar:
             "hasher": sync(provide_hasher),
             "dev_mailbox": sync(provide_dev_mailbox),
             "addressing": sync(provide_addressing),
+            "inbound_credentials": sync(provide_inbound_credentials),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),
