@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,11 +135,13 @@ def pick_dev_mailbox(settings: Settings, mailer: Mailer) -> DevMailbox | None:
 
 
 def build_addressing(settings: Settings) -> Addressing:
-    host = urlsplit(settings.base_url).hostname or "localhost"
+    # Message-IDs in the sending domain (a name, where the base URL may be a bare IP).
+    sender = parseaddr(settings.mail_from)[1]
+    domain = sender.rsplit("@", 1)[1] if "@" in sender else ""
     return Addressing(
         settings.base_url,
         settings.inbound_address,
-        host,
+        domain or urlsplit(settings.base_url).hostname or "localhost",
         Signer(hashlib.sha256(b"mail\x00" + settings.secret_key.encode()).digest()),
     )
 

@@ -83,7 +83,7 @@ async def test_replies_from_gmail_outlook_and_apple_mail_land_as_comments_withou
     ada, forum, idea = await _forum_with_idea(mail_browser)
     await drain(mail_container)
     reply_hash = mail_container.addressing().signer.reply_hash(forum_hash(forum), idea["id"])
-    thread = {"Name": "References", "Value": f"<idea-{idea['id']}@testserver.local>"}
+    thread = {"Name": "References", "Value": f"<idea-{idea['id']}@example.test>"}
 
     gmail = await deliver(ada, payload(reply_hash, subject="Re: Dark mode", text=GMAIL_REPLY))
     outlook = await deliver(  # only the thread header ties this one to the idea

@@ -54,7 +54,7 @@ async def test_a_comment_reaches_every_watcher_but_its_author_once_with_threadin
     assert to_bob["Subject"] == "Re: Dark mode for the dashboard"
     assert to_bob["ReplyTo"].startswith(f"inbox+{forum_hash}.{idea['id']}.")
     assert to_bob["ReplyTo"].endswith("@inbound.example.test")
-    assert headers["References"] == f"<idea-{idea['id']}@testserver.local>"
+    assert headers["References"] == f"<idea-{idea['id']}@example.test>"
     assert headers["In-Reply-To"] == headers["References"]
     assert headers["Message-ID"] != headers_of(mail_to(sent, str(dave_u["email"]))[0])["Message-ID"]
     assert "Yes please, <b>soon</b>!" in to_bob["TextBody"]
@@ -75,7 +75,7 @@ async def test_an_idea_posted_gets_its_author_one_confirmation_that_starts_the_t
     to_bob = mail_to(postmark.messages, str(bob_u["email"]))
     assert len(to_bob) == 1 and to_bob[0]["Tag"] == "request_submitted"
     assert "Export reports as CSV" in to_bob[0]["Subject"]
-    assert headers_of(to_bob[0])["Message-ID"] == f"<idea-{idea['id']}@testserver.local>"
+    assert headers_of(to_bob[0])["Message-ID"] == f"<idea-{idea['id']}@example.test>"
     assert mail_to(postmark.messages, str(ada_u["email"])) == []
 
 
