@@ -19,7 +19,7 @@ from tests.inbound_corpus import (
     payload,
 )
 from tests.integration.conftest import INBOUND_PASSWORD, INBOUND_USER, Browser
-from tests.integration.mailflow import drain, headers_of, mail_to
+from tests.integration.mailflow import drain, headers_of, mail_to, outbox_rows
 from tests.integration.walk import PASSWORD, open_forum, sign_up, submit, unique
 
 WEBHOOK = "/webhooks/postmark/inbound"
@@ -255,3 +255,41 @@ async def test_a_comment_emailed_out_and_answered_by_mail_lands_back_as_a_commen
     assert comments[-1]["body"] == "Great news!" and comments[-1]["author"]["id"] == bob_u["id"]
     assert [m["Tag"] for m in postmark.messages if m["To"] != bob_u["email"]] == ["new_comment"]
     assert mail_to(postmark.messages, bob_u["email"]) == []
+
+
+async def test_a_refused_sender_gets_one_automatic_answer_and_a_robot_gets_none(
+    mail_browser: Browser, mail_container: Container, postmark: PostmarkEmulator
+) -> None:
+    ada = await mail_browser()
+    await sign_up(ada, "Ada Staff")
+    forum = await open_forum(ada, "private")
+    person, robot = f"{unique('person')}@example.net", f"{unique('robot')}@example.net"
+    auto = [{"Name": "Auto-Submitted", "Value": "auto-replied"}]
+
+    await deliver(ada, payload(forum_hash(forum), sender=person, subject="Hi\r\nBcc: x@y.z"))
+    await deliver(ada, payload(forum_hash(forum), sender=robot, headers=auto))
+    await drain(mail_container)
+    rows = [r for r in await outbox_rows(mail_container) if r.kind == "inbound_reply"]
+
+    answers = mail_to(postmark.messages, person)
+    assert len(answers) == 1 and answers[0]["Subject"] == "Re: Hi Bcc: x@y.z"
+    assert "only from its members" in answers[0]["TextBody"]
+    assert headers_of(answers[0])["Auto-Submitted"] == "auto-replied"
+    assert "ReplyTo" not in answers[0]
+    assert mail_to(postmark.messages, robot) == []
+    assert all("to" not in r.payload for r in rows if r.state == "sent")
+
+
+async def test_attachments_are_not_kept_and_the_sender_is_told_so(
+    mail_browser: Browser, mail_container: Container, postmark: PostmarkEmulator
+) -> None:
+    ada, forum, _ = await _forum_with_idea(mail_browser)
+    sender = f"{unique('pat')}@example.net"
+    attachment = {"Name": "a.png", "Content": "iVBORw0KGgo=", "ContentType": "image/png"}
+
+    answer = await deliver(ada, payload(forum_hash(forum), sender=sender, attachments=[attachment]))
+    await drain(mail_container)
+
+    tags = sorted(m["Tag"] for m in mail_to(postmark.messages, sender))
+    assert answer.json() == {"outcome": "posted"}
+    assert tags == ["inbound_reply", "request_submitted"]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from customercase.domain.inbound import html_to_text, reply_body, strip_reply, summary_from
+from customercase.domain.inbound import (
+    html_to_text,
+    looks_automated,
+    reply_body,
+    strip_reply,
+    summary_from,
+)
 from tests.inbound_corpus import (
     APPLE_MAIL_REPLY,
     GMAIL_HTML_ONLY,
@@ -46,3 +52,10 @@ def test_a_summary_comes_from_the_subject_without_reply_prefixes_else_the_first_
     assert summary_from("Re: Fwd: RE: Dark mode", "") == "Dark mode"
     assert summary_from("", "\n\nPlease add CSV\nmore") == "Please add CSV"
     assert summary_from("Hi\r\nBcc: x@example.com", "") == "Hi Bcc: x@example.com"
+
+
+def test_mail_from_machines_is_recognised_so_it_is_never_answered() -> None:
+    assert looks_automated([("Auto-Submitted", "auto-replied")], "pat@example.net")
+    assert looks_automated([("Precedence", "bulk")], "pat@example.net")
+    assert looks_automated([], "MAILER-DAEMON@example.net")
+    assert not looks_automated([("Auto-Submitted", "no")], "pat@example.net")

@@ -135,6 +135,8 @@ class InboundEmail:
     body: str
     thread_refs: tuple[str, ...] = ()
     attachments: int = 0
+    # Sent by a machine (auto-reply, bounce, list): never answered, or mail loops begin.
+    is_automated: bool = False
 
     @property
     def comment_body(self) -> str:
@@ -143,3 +145,22 @@ class InboundEmail:
     @property
     def description(self) -> str:
         return clip(self.body, DESCRIPTION_MAX)
+
+
+_ROBOT_SENDERS = re.compile(
+    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)\b", re.I
+)
+_AUTOMATED_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+
+
+def looks_automated(headers: list[tuple[str, str]], sender: str) -> bool:
+    """Whether a mail came from a machine (RFC 3834 and the common conventions)."""
+    for name, value in headers:
+        key, text = name.strip().lower(), value.strip().lower()
+        if key == "auto-submitted" and text != "no":
+            return True
+        if key == "precedence" and text in _AUTOMATED_PRECEDENCE:
+            return True
+        if key in ("x-autoreply", "x-autorespond", "list-id", "x-auto-response-suppress"):
+            return True
+    return bool(_ROBOT_SENDERS.match(sender.strip()))

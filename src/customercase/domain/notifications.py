@@ -22,6 +22,8 @@ class NotificationKind(enum.StrEnum):
     ACCOUNT_RECOVERY = "account_recovery"
     FORUM_ACCESS_CHANGED = "forum_access_changed"
     EMAIL_VERIFICATION = "email_verification"
+    # An automatic answer to inbound mail that was refused, or whose attachments were dropped.
+    INBOUND_REPLY = "inbound_reply"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,8 @@ class Notification:
 
 
 # Payload keys that carry a secret to the recipient (a reset or verification token).
-SECRET_KEYS = frozenset({"token"})
+# The address of an inbound sender is kept only until the answer to them is out.
+SECRET_KEYS = frozenset({"token", "to"})
 
 # Kinds delivered as email (today every kind; tracker jobs will be kinds of their own).
 EMAIL_KINDS = frozenset(NotificationKind)

@@ -56,6 +56,40 @@ async def _may_post(uow: UnitOfWork, forum: Forum, email: str) -> tuple[bool, Us
     return forum.admits(Viewer(user=probe, role=role, is_invited=invited)), user
 
 
+REFUSED_NOTE = "This forum takes messages only from its members, so yours was not posted."
+ATTACHMENTS_NOTE = (
+    "Your message was posted, but attachments are not kept: link to the files instead."
+)
+
+
+async def _answer(
+    uow: UnitOfWork,
+    email: InboundEmail,
+    sender: str,
+    forum: Forum,
+    note: str,
+    *,
+    clock: Clock,
+    ids: Ids,
+) -> None:
+    """Queue a short automatic answer to the sender; never to a machine (mail loops)."""
+    if email.is_automated:
+        return
+    await uow.outbox.add(
+        Notification(
+            ids.new_id(),
+            NotificationKind.INBOUND_REPLY,
+            clock.now(),
+            payload={
+                "to": sender,
+                "forum_id": forum.id,
+                "subject": email.subject[:200],
+                "note": note,
+            },
+        )
+    )
+
+
 async def receive_email(
     email: InboundEmail, *, uow: UnitOfWork, clock: Clock, ids: Ids, addressing: Addressing
 ) -> Received:
@@ -82,7 +116,10 @@ async def _file(
         return Received.REFUSED
     admitted, user = await _may_post(uow, forum, sender)
     if not admitted:
+        await _answer(uow, email, sender, forum, REFUSED_NOTE, clock=clock, ids=ids)
         return Received.REFUSED
+    if email.attachments:
+        await _answer(uow, email, sender, forum, ATTACHMENTS_NOTE, clock=clock, ids=ids)
     if not email.body.strip() and idea_id is not None:
         return Received.EMPTY
     if user is None:

@@ -30,7 +30,7 @@ from customercase.domain.notifications import (
     Outcome,
 )
 from customercase.domain.ports import EmailComposer, Ids, Mailer, UnitOfWork
-from customercase.domain.users import User
+from customercase.domain.users import User, normalise_email
 from customercase.domain.vendors import Forum
 from customercase.services.access import open_forum, require_staff, viewer_of
 
@@ -112,7 +112,12 @@ class EmailNotifications:
                     outcomes[n.id] = Outcome(n, DeliveryState.SENT, children=children)
                     continue
                 try:
-                    letters.append((n, await self._letter(uow, reads, n)))
+                    letter = (
+                        await self._answer(reads, n)
+                        if n.kind is NotificationKind.INBOUND_REPLY
+                        else await self._letter(uow, reads, n)
+                    )
+                    letters.append((n, letter))
                 except Skip as reason:
                     outcomes[n.id] = Outcome(n, DeliveryState.SKIPPED, str(reason))
                 except ValueError as bug:
@@ -121,6 +126,29 @@ class EmailNotifications:
         for (n, _), result in zip(letters, results, strict=True):
             outcomes[n.id] = _outcome(n, result)
         return [outcomes[c.notification.id] for c in claims]
+
+    async def _answer(self, reads: _Reads, n: Notification) -> OutgoingEmail:
+        """The automatic answer to an inbound mail: to its sender, who may have no account."""
+        if not n.payload.get("to"):
+            raise Skip("the sender's address was already erased")
+        forum = await reads.forum(ForumId(n.payload.get("forum_id", "")))
+        rendered = self._composer.compose(
+            n.kind.value,
+            {
+                "forum_name": forum.name if forum else "",
+                "original_subject": one_line(n.payload.get("subject", ""), 150),
+                "reason": n.payload.get("note", ""),
+            },
+        )
+        return OutgoingEmail(
+            to=normalise_email(n.payload["to"]),
+            subject=one_line(rendered.subject, 200),
+            text=rendered.text,
+            html=rendered.html,
+            message_id=self._addressing.message_id(n.id),
+            tag=n.kind.value,
+            auto_submitted=True,
+        )
 
     async def _fan_out(self, uow: UnitOfWork, n: Notification) -> tuple[Notification, ...]:
         """One row per watcher but the one who acted, so each delivery stands on its own."""

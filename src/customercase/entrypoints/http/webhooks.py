@@ -18,7 +18,7 @@ import structlog
 from litestar import Controller, Request, post
 from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
 
-from customercase.domain.inbound import InboundEmail, reply_body
+from customercase.domain.inbound import InboundEmail, looks_automated, reply_body
 from customercase.domain.mail import Addressing
 from customercase.domain.ports import Clock, Ids, UnitOfWork
 from customercase.entrypoints.http.deps import Injected
@@ -85,7 +85,8 @@ def inbound_email(payload: PostmarkInbound) -> InboundEmail:
     """Postmark's payload, translated at the border into what the use case needs."""
     addresses = [*payload.ToFull, *payload.CcFull, *payload.BccFull]
     hashes = [payload.MailboxHash, *(a.MailboxHash for a in addresses)]
-    refs = [h.Value for h in payload.Headers if h.Name.lower() in ("in-reply-to", "references")]
+    headers = [(h.Name, h.Value) for h in payload.Headers]
+    refs = [value for name, value in headers if name.lower() in ("in-reply-to", "references")]
     sender = payload.FromFull.Email if payload.FromFull and payload.FromFull.Email else payload.From
     name = payload.FromFull.Name if payload.FromFull and payload.FromFull.Name else payload.FromName
     return InboundEmail(
@@ -97,6 +98,7 @@ def inbound_email(payload: PostmarkInbound) -> InboundEmail:
         body=reply_body(payload.StrippedTextReply, payload.TextBody, payload.HtmlBody),
         thread_refs=tuple(refs),
         attachments=len(payload.Attachments),
+        is_automated=looks_automated(headers, sender),
     )
 
 
