@@ -293,3 +293,21 @@ async def test_attachments_are_not_kept_and_the_sender_is_told_so(
     tags = sorted(m["Tag"] for m in mail_to(postmark.messages, sender))
     assert answer.json() == {"outcome": "posted"}
     assert tags == ["inbound_reply", "request_submitted"]
+
+
+async def test_a_request_like_an_existing_one_is_posted_and_pointed_at_the_original(
+    mail_browser: Browser, mail_container: Container, postmark: PostmarkEmulator
+) -> None:
+    ada, forum, idea = await _forum_with_idea(mail_browser)
+    sender = f"{unique('pat')}@example.net"
+
+    answer = await deliver(
+        ada, payload(forum_hash(forum), sender=sender, subject="Re: dark MODE dashboard")
+    )
+    await drain(mail_container)
+
+    note = next(m for m in mail_to(postmark.messages, sender) if m["Tag"] == "inbound_reply")
+    assert answer.json() == {"outcome": "posted"}
+    assert f"http://testserver.local/ideas/{idea['id']}" in note["TextBody"]
+    assert "vote for that one instead" in note["TextBody"]
+    assert len(await ideas_of(ada, forum["id"])) == 2

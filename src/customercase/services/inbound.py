@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 
 from customercase.domain.errors import InvalidField
-from customercase.domain.ideas import Comment, CommentSource, Idea
+from customercase.domain.ideas import Comment, CommentSource, Idea, IdeaQuery
 from customercase.domain.ids import CommentId, IdeaId, UserId
 from customercase.domain.inbound import InboundEmail, summary_from
 from customercase.domain.mail import Addressing
@@ -57,6 +57,10 @@ async def _may_post(uow: UnitOfWork, forum: Forum, email: str) -> tuple[bool, Us
 
 
 REFUSED_NOTE = "This forum takes messages only from its members, so yours was not posted."
+SIMILAR_NOTE = (
+    "Your request was posted. A request like it is already there, {url}: "
+    "would you vote for that one instead?"
+)
 ATTACHMENTS_NOTE = (
     "Your message was posted, but attachments are not kept: link to the files instead."
 )
@@ -67,7 +71,7 @@ async def _answer(
     email: InboundEmail,
     sender: str,
     forum: Forum,
-    note: str,
+    notes: list[str],
     *,
     clock: Clock,
     ids: Ids,
@@ -84,7 +88,7 @@ async def _answer(
                 "to": sender,
                 "forum_id": forum.id,
                 "subject": email.subject[:200],
-                "note": note,
+                "note": " ".join(notes),
             },
         )
     )
@@ -116,42 +120,79 @@ async def _file(
         return Received.REFUSED
     admitted, user = await _may_post(uow, forum, sender)
     if not admitted:
-        await _answer(uow, email, sender, forum, REFUSED_NOTE, clock=clock, ids=ids)
+        await _answer(uow, email, sender, forum, [REFUSED_NOTE], clock=clock, ids=ids)
         return Received.REFUSED
-    if email.attachments:
-        await _answer(uow, email, sender, forum, ATTACHMENTS_NOTE, clock=clock, ids=ids)
     if not email.body.strip() and idea_id is not None:
         return Received.EMPTY
     if user is None:
         user = await user_for_email(uow, sender, email.sender_name, clock=clock, ids=ids)
-    now = clock.now()
+    notes = [ATTACHMENTS_NOTE] if email.attachments else []
     if idea_id is not None:
-        comment = Comment.write(
-            id=CommentId(ids.new_id()),
+        await _comment(uow, email, user, idea_id, clock=clock, ids=ids)
+        outcome = Received.COMMENTED
+    else:
+        summary = summary_from(email.subject, email.body)
+        similar = await _similar(uow, forum, summary)
+        if similar is not None:
+            notes.append(SIMILAR_NOTE.format(url=addressing.idea_url(similar.id)))
+        await _post(uow, email, user, forum, summary, clock=clock, ids=ids)
+        outcome = Received.POSTED
+    if notes:
+        await _answer(uow, email, sender, forum, notes, clock=clock, ids=ids)
+    return outcome
+
+
+async def _similar(uow: UnitOfWork, forum: Forum, summary: str) -> Idea | None:
+    """An open idea of the forum whose summary holds every word of this one, if any."""
+    words = " ".join(w for w in summary.split() if len(w) > 2)
+    if not words:
+        return None
+    page = await uow.ideas.list(IdeaQuery(forum.id, text=words, limit=1), None)
+    return page.items[0].idea if page.items else None
+
+
+async def _comment(
+    uow: UnitOfWork, email: InboundEmail, user: User, idea_id: IdeaId, *, clock: Clock, ids: Ids
+) -> None:
+    now = clock.now()
+    comment = Comment.write(
+        id=CommentId(ids.new_id()),
+        idea_id=idea_id,
+        author_id=user.id,
+        body=email.comment_body,
+        source=CommentSource.EMAIL,
+        now=now,
+    )
+    await uow.comments.add(comment, now)
+    await uow.watches.start(idea_id, user.id)
+    await uow.outbox.add(
+        Notification(
+            ids.new_id(),
+            NotificationKind.NEW_COMMENT,
+            now,
             idea_id=idea_id,
-            author_id=user.id,
-            body=email.comment_body,
-            source=CommentSource.EMAIL,
-            now=now,
+            actor_id=user.id,
+            payload={"comment_id": str(comment.id)},
         )
-        await uow.comments.add(comment, now)
-        await uow.watches.start(idea_id, user.id)
-        await uow.outbox.add(
-            Notification(
-                ids.new_id(),
-                NotificationKind.NEW_COMMENT,
-                now,
-                idea_id=idea_id,
-                actor_id=user.id,
-                payload={"comment_id": str(comment.id)},
-            )
-        )
-        return Received.COMMENTED
+    )
+
+
+async def _post(
+    uow: UnitOfWork,
+    email: InboundEmail,
+    user: User,
+    forum: Forum,
+    summary: str,
+    *,
+    clock: Clock,
+    ids: Ids,
+) -> None:
+    now = clock.now()
     idea = Idea.submit(
         id=IdeaId(ids.new_id()),
         forum_id=forum.id,
         author_id=user.id,
-        summary=summary_from(email.subject, email.body),
+        summary=summary,
         description=email.description,
         now=now,
     )
@@ -167,4 +208,3 @@ async def _file(
             idea_id=idea.id,
         )
     )
-    return Received.POSTED
