@@ -324,3 +324,25 @@ async def test_workers_racing_deliver_every_email_exactly_once(
 
     for _, user in others:
         assert len(mail_to(postmark.messages, str(user["email"]))) == 1
+
+
+async def test_with_429s_and_500s_at_random_every_email_arrives_exactly_once(
+    mail_browser: Browser, mail_container: Container, postmark: PostmarkEmulator
+) -> None:
+    people = await _people(mail_browser, *[f"Person {n}" for n in range(15)])
+    (ada, _), *others = people
+    forum = await open_forum(ada)  # type: ignore[arg-type]
+    await drain(mail_container)
+    postmark.flaky = 0.6
+
+    for client, _ in others:
+        await submit(client, forum["id"], "Flaky network idea")  # type: ignore[arg-type]
+    later = datetime.now(UTC)
+    for _ in range(30):
+        later += timedelta(hours=2)
+        await drain(mail_container, FixedClock(later))
+    rows = [r for r in await outbox_rows(mail_container) if r.kind == "request_submitted"]
+    mine = [r for r in rows if r.recipient_id in {str(u["id"]) for _, u in others}]
+
+    assert [len(mail_to(postmark.messages, str(u["email"]))) for _, u in others] == [1] * 14
+    assert {r.state for r in mine} == {"sent"}
