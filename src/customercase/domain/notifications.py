@@ -51,8 +51,19 @@ class Notification:
 # The address of an inbound sender is kept only until the answer to them is out.
 SECRET_KEYS = frozenset({"token", "to"})
 
-# Kinds delivered as email (today every kind; tracker jobs will be kinds of their own).
-EMAIL_KINDS = frozenset(NotificationKind)
+# Kinds delivered as email; tracker jobs will be kinds of their own, with their own handler.
+EMAIL_KINDS = frozenset(
+    {
+        NotificationKind.REQUEST_SUBMITTED,
+        NotificationKind.NEW_COMMENT,
+        NotificationKind.STATUS_CHANGED,
+        NotificationKind.NEW_PARTICIPANT,
+        NotificationKind.ACCOUNT_RECOVERY,
+        NotificationKind.FORUM_ACCESS_CHANGED,
+        NotificationKind.EMAIL_VERIFICATION,
+        NotificationKind.INBOUND_REPLY,
+    }
+)
 
 # Kinds whose row names no recipient: the worker fans it out to the idea's watchers, all but
 # the one who acted (DESIGN.md, Flows).
