@@ -346,3 +346,46 @@ async def test_with_429s_and_500s_at_random_every_email_arrives_exactly_once(
 
     assert [len(mail_to(postmark.messages, str(u["email"]))) for _, u in others] == [1] * 14
     assert {r.state for r in mine} == {"sent"}
+
+
+async def test_account_and_access_emails_reach_their_recipient_with_the_right_link(
+    mail_browser: Browser, mail_container: Container, postmark: PostmarkEmulator
+) -> None:
+    ada = await mail_browser()
+    await sign_up(ada, "Ada Staff")
+    forum = await open_forum(ada, "private")
+    client = await mail_browser()
+    user = await sign_up(client, "Pat Newcomer")
+    now = datetime.now(UTC)
+    rows = [
+        Notification(
+            f"verify{str(user['id'])[:26]}",
+            NotificationKind.EMAIL_VERIFICATION,
+            now,
+            recipient_id=UserId(str(user["id"])),
+            payload={"token": "v-token"},
+        ),
+        Notification(
+            f"access{str(user['id'])[:26]}",
+            NotificationKind.FORUM_ACCESS_CHANGED,
+            now,
+            recipient_id=UserId(str(user["id"])),
+            payload={"forum_id": str(forum["id"]), "access": "granted"},
+        ),
+    ]
+    async with mail_container.uow() as uow:
+        for row in rows:
+            await uow.outbox.add(row)
+        await uow.commit()
+
+    await drain(mail_container)
+
+    sent = {m["Tag"]: m for m in mail_to(postmark.messages, str(user["email"]))}
+    assert (
+        "http://testserver.local/verify-email?token=v-token"
+        in sent["email_verification"]["TextBody"]
+    )
+    assert sent["forum_access_changed"]["Subject"] == "You can now join Ideas"
+    assert (
+        f"http://testserver.local/forums/{forum['id']}" in sent["forum_access_changed"]["TextBody"]
+    )
