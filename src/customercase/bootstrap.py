@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -87,7 +88,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     inbound_address: str = ""
     postmark_inbound_username: str = ""
     postmark_inbound_password: str = ""
-    inbound_max_bytes: int = 5 * 1024 * 1024
     # `customercase run` sets this: the outbox worker runs inside the web process.
     worker_in_process: bool = False
     worker_batch_size: int = 100
@@ -200,11 +200,13 @@ def pick_dev_mailbox(settings: Settings, mailer: Mailer) -> DevMailbox | None:
 
 
 def build_addressing(settings: Settings) -> Addressing:
-    host = urlsplit(settings.base_url).hostname or "localhost"
+    # Message-IDs in the sending domain (a name, where the base URL may be a bare IP).
+    sender = parseaddr(settings.mail_from)[1]
+    domain = sender.rsplit("@", 1)[1] if "@" in sender else ""
     return Addressing(
         settings.base_url,
         settings.inbound_address,
-        host,
+        domain or urlsplit(settings.base_url).hostname or "localhost",
         Signer(hashlib.sha256(b"mail\x00" + settings.secret_key.encode()).digest()),
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import re
 import socket
 import threading
@@ -52,6 +53,9 @@ class PostmarkEmulator:
     failures: list[tuple[int, str | None]] = field(default_factory=list)
     slow_seconds: float = 0.0
     malformed: int = 0
+    # Answer this share of requests, at random, with a 429 (Retry-After 0) or a 500.
+    flaky: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(4))
     requests: list[Recorded] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     _server: uvicorn.Server | None = None
@@ -98,6 +102,10 @@ class PostmarkEmulator:
             extra = [(b"retry-after", retry_after.encode())] if retry_after else []
             code = 429 if status == 429 else 0
             return status, {"ErrorCode": code, "Message": "Injected failure."}, extra
+        if self.flaky and self.rng.random() < self.flaky:
+            status = self.rng.choice([429, 500])
+            extra = [(b"retry-after", b"0")] if status == 429 else []
+            return status, {"ErrorCode": 429 if status == 429 else 0, "Message": "Flaky."}, extra
         if self.malformed > 0:
             self.malformed -= 1
             return 200, b"{not json", []

@@ -54,7 +54,7 @@ async def test_a_comment_reaches_every_watcher_but_its_author_once_with_threadin
     assert to_bob["Subject"] == "Re: Dark mode for the dashboard"
     assert to_bob["ReplyTo"].startswith(f"inbox+{forum_hash}.{idea['id']}.")
     assert to_bob["ReplyTo"].endswith("@inbound.example.test")
-    assert headers["References"] == f"<idea-{idea['id']}@testserver.local>"
+    assert headers["References"] == f"<idea-{idea['id']}@example.test>"
     assert headers["In-Reply-To"] == headers["References"]
     assert headers["Message-ID"] != headers_of(mail_to(sent, str(dave_u["email"]))[0])["Message-ID"]
     assert "Yes please, <b>soon</b>!" in to_bob["TextBody"]
@@ -75,7 +75,7 @@ async def test_an_idea_posted_gets_its_author_one_confirmation_that_starts_the_t
     to_bob = mail_to(postmark.messages, str(bob_u["email"]))
     assert len(to_bob) == 1 and to_bob[0]["Tag"] == "request_submitted"
     assert "Export reports as CSV" in to_bob[0]["Subject"]
-    assert headers_of(to_bob[0])["Message-ID"] == f"<idea-{idea['id']}@testserver.local>"
+    assert headers_of(to_bob[0])["Message-ID"] == f"<idea-{idea['id']}@example.test>"
     assert mail_to(postmark.messages, str(ada_u["email"])) == []
 
 
@@ -324,3 +324,68 @@ async def test_workers_racing_deliver_every_email_exactly_once(
 
     for _, user in others:
         assert len(mail_to(postmark.messages, str(user["email"]))) == 1
+
+
+async def test_with_429s_and_500s_at_random_every_email_arrives_exactly_once(
+    mail_browser: Browser, mail_container: Container, postmark: PostmarkEmulator
+) -> None:
+    people = await _people(mail_browser, *[f"Person {n}" for n in range(15)])
+    (ada, _), *others = people
+    forum = await open_forum(ada)  # type: ignore[arg-type]
+    await drain(mail_container)
+    postmark.flaky = 0.6
+
+    for client, _ in others:
+        await submit(client, forum["id"], "Flaky network idea")  # type: ignore[arg-type]
+    later = datetime.now(UTC)
+    for _ in range(30):
+        later += timedelta(hours=2)
+        await drain(mail_container, FixedClock(later))
+    rows = [r for r in await outbox_rows(mail_container) if r.kind == "request_submitted"]
+    mine = [r for r in rows if r.recipient_id in {str(u["id"]) for _, u in others}]
+
+    assert [len(mail_to(postmark.messages, str(u["email"]))) for _, u in others] == [1] * 14
+    assert {r.state for r in mine} == {"sent"}
+
+
+async def test_account_and_access_emails_reach_their_recipient_with_the_right_link(
+    mail_browser: Browser, mail_container: Container, postmark: PostmarkEmulator
+) -> None:
+    ada = await mail_browser()
+    await sign_up(ada, "Ada Staff")
+    forum = await open_forum(ada, "private")
+    client = await mail_browser()
+    user = await sign_up(client, "Pat Newcomer")
+    now = datetime.now(UTC)
+    rows = [
+        Notification(
+            f"verify{str(user['id'])[:26]}",
+            NotificationKind.EMAIL_VERIFICATION,
+            now,
+            recipient_id=UserId(str(user["id"])),
+            payload={"token": "v-token"},
+        ),
+        Notification(
+            f"access{str(user['id'])[:26]}",
+            NotificationKind.FORUM_ACCESS_CHANGED,
+            now,
+            recipient_id=UserId(str(user["id"])),
+            payload={"forum_id": str(forum["id"]), "access": "granted"},
+        ),
+    ]
+    async with mail_container.uow() as uow:
+        for row in rows:
+            await uow.outbox.add(row)
+        await uow.commit()
+
+    await drain(mail_container)
+
+    sent = {m["Tag"]: m for m in mail_to(postmark.messages, str(user["email"]))}
+    assert (
+        "http://testserver.local/verify-email?token=v-token"
+        in sent["email_verification"]["TextBody"]
+    )
+    assert sent["forum_access_changed"]["Subject"] == "You can now join Ideas"
+    assert (
+        f"http://testserver.local/forums/{forum['id']}" in sent["forum_access_changed"]["TextBody"]
+    )

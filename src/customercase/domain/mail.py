@@ -50,6 +50,8 @@ class OutgoingEmail:
     unsubscribe_url: str | None = None
     tag: str = ""
     stream: str = "outbound"
+    # RFC 3834: an automatic answer says so, so that auto-responders do not answer it back.
+    auto_submitted: bool = False
 
     def __post_init__(self) -> None:
         for value in (
@@ -76,6 +78,8 @@ class OutgoingEmail:
         if self.unsubscribe_url:
             found.append(("List-Unsubscribe", f"<{self.unsubscribe_url}>"))
             found.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        if self.auto_submitted:
+            found.append(("Auto-Submitted", "auto-replied"))
         return found
 
 

@@ -26,6 +26,8 @@ class NotificationKind(enum.StrEnum):
     CREATE_TRACKER_ISSUE = "create_tracker_issue"
     ADD_TRACKER_COMMENT = "add_tracker_comment"
     IMPORT_TRACKER_PROJECT = "import_tracker_project"
+    # An automatic answer to inbound mail that was refused, or whose attachments were dropped.
+    INBOUND_REPLY = "inbound_reply"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +52,22 @@ class Notification:
 
 
 # Payload keys that carry a secret to the recipient (a reset or verification token).
-SECRET_KEYS = frozenset({"token"})
+# The address of an inbound sender is kept only until the answer to them is out.
+SECRET_KEYS = frozenset({"token", "to"})
 
-# Kinds delivered as email (today every kind; tracker jobs will be kinds of their own).
-EMAIL_KINDS = frozenset(NotificationKind)
+# Kinds delivered as email; tracker jobs will be kinds of their own, with their own handler.
+EMAIL_KINDS = frozenset(
+    {
+        NotificationKind.REQUEST_SUBMITTED,
+        NotificationKind.NEW_COMMENT,
+        NotificationKind.STATUS_CHANGED,
+        NotificationKind.NEW_PARTICIPANT,
+        NotificationKind.ACCOUNT_RECOVERY,
+        NotificationKind.FORUM_ACCESS_CHANGED,
+        NotificationKind.EMAIL_VERIFICATION,
+        NotificationKind.INBOUND_REPLY,
+    }
+)
 
 # Kinds whose row names no recipient: the worker fans it out to the idea's watchers, all but
 # the one who acted (DESIGN.md, Flows).

@@ -30,7 +30,7 @@ from customercase.domain.notifications import (
     Outcome,
 )
 from customercase.domain.ports import EmailComposer, Ids, Mailer, UnitOfWork
-from customercase.domain.users import User
+from customercase.domain.users import User, normalise_email
 from customercase.domain.vendors import Forum
 from customercase.services.access import open_forum, require_staff, viewer_of
 
@@ -59,6 +59,31 @@ class _About:
     idea: Idea | None
 
 
+class _Reads:
+    """Rows the notifications of one batch share (an idea, its forum, an actor), read once."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._users: dict[UserId, User | None] = {}
+        self._ideas: dict[IdeaId, Idea | None] = {}
+        self._forums: dict[ForumId, Forum | None] = {}
+
+    async def user(self, user_id: UserId) -> User | None:
+        if user_id not in self._users:
+            self._users[user_id] = await self._uow.users.get(user_id)
+        return self._users[user_id]
+
+    async def idea(self, idea_id: IdeaId) -> Idea | None:
+        if idea_id not in self._ideas:
+            self._ideas[idea_id] = await self._uow.ideas.get(idea_id)
+        return self._ideas[idea_id]
+
+    async def forum(self, forum_id: ForumId) -> Forum | None:
+        if forum_id not in self._forums:
+            self._forums[forum_id] = await self._uow.forums.get(forum_id)
+        return self._forums[forum_id]
+
+
 class EmailNotifications:
     def __init__(
         self,
@@ -79,6 +104,7 @@ class EmailNotifications:
         outcomes: dict[str, Outcome] = {}
         letters: list[tuple[Notification, OutgoingEmail]] = []
         async with self._uow as uow:
+            reads = _Reads(uow)
             for claim in claims:
                 n = claim.notification
                 if n.recipient_id is None and n.kind in FAN_OUT:
@@ -86,7 +112,12 @@ class EmailNotifications:
                     outcomes[n.id] = Outcome(n, DeliveryState.SENT, children=children)
                     continue
                 try:
-                    letters.append((n, await self._letter(uow, n)))
+                    letter = (
+                        await self._answer(reads, n)
+                        if n.kind is NotificationKind.INBOUND_REPLY
+                        else await self._letter(uow, reads, n)
+                    )
+                    letters.append((n, letter))
                 except Skip as reason:
                     outcomes[n.id] = Outcome(n, DeliveryState.SKIPPED, str(reason))
                 except ValueError as bug:
@@ -95,6 +126,29 @@ class EmailNotifications:
         for (n, _), result in zip(letters, results, strict=True):
             outcomes[n.id] = _outcome(n, result)
         return [outcomes[c.notification.id] for c in claims]
+
+    async def _answer(self, reads: _Reads, n: Notification) -> OutgoingEmail:
+        """The automatic answer to an inbound mail: to its sender, who may have no account."""
+        if not n.payload.get("to"):
+            raise Skip("the sender's address was already erased")
+        forum = await reads.forum(ForumId(n.payload.get("forum_id", "")))
+        rendered = self._composer.compose(
+            n.kind.value,
+            {
+                "forum_name": forum.name if forum else "",
+                "original_subject": one_line(n.payload.get("subject", ""), 150),
+                "reason": n.payload.get("note", ""),
+            },
+        )
+        return OutgoingEmail(
+            to=normalise_email(n.payload["to"]),
+            subject=one_line(rendered.subject, 200),
+            text=rendered.text,
+            html=rendered.html,
+            message_id=self._addressing.message_id(n.id),
+            tag=n.kind.value,
+            auto_submitted=True,
+        )
 
     async def _fan_out(self, uow: UnitOfWork, n: Notification) -> tuple[Notification, ...]:
         """One row per watcher but the one who acted, so each delivery stands on its own."""
@@ -114,16 +168,16 @@ class EmailNotifications:
             if watcher != n.actor_id
         )
 
-    async def _about(self, uow: UnitOfWork, n: Notification) -> _About:
-        recipient = await uow.users.get(n.recipient_id) if n.recipient_id else None
+    async def _about(self, uow: UnitOfWork, reads: _Reads, n: Notification) -> _About:
+        recipient = await reads.user(n.recipient_id) if n.recipient_id else None
         if recipient is None:
             raise Skip("the recipient's account is gone")
-        idea = await uow.ideas.get(n.idea_id) if n.idea_id else None
+        idea = await reads.idea(n.idea_id) if n.idea_id else None
         if n.idea_id and idea is None:
             raise Skip("the idea is gone")
         forum_id = idea.forum_id if idea else n.payload.get("forum_id")
-        forum = await uow.forums.get(ForumId(forum_id)) if forum_id else None
-        if forum is not None and n.kind is not NotificationKind.FORUM_ACCESS_CHANGED:
+        forum = await reads.forum(ForumId(forum_id)) if forum_id else None
+        if forum and forum.is_private and n.kind is not NotificationKind.FORUM_ACCESS_CHANGED:
             viewer = await viewer_of(uow, forum.vendor_id, forum, recipient.id)
             if not forum.admits(viewer):
                 raise Skip("the recipient may no longer see the forum")
@@ -134,9 +188,9 @@ class EmailNotifications:
                 raise Skip("the recipient stopped watching")
         return _About(recipient, forum, idea)
 
-    async def _letter(self, uow: UnitOfWork, n: Notification) -> OutgoingEmail:
-        about = await self._about(uow, n)
-        values = await self._values(uow, n, about)
+    async def _letter(self, uow: UnitOfWork, reads: _Reads, n: Notification) -> OutgoingEmail:
+        about = await self._about(uow, reads, n)
+        values = await self._values(uow, reads, n, about)
         rendered = self._composer.compose(n.kind.value, values)
         a, idea, forum = self._addressing, about.idea, about.forum
         references: tuple[str, ...] = ()
@@ -158,9 +212,11 @@ class EmailNotifications:
             tag=n.kind.value,
         )
 
-    async def _values(self, uow: UnitOfWork, n: Notification, about: _About) -> dict[str, str]:
+    async def _values(
+        self, uow: UnitOfWork, reads: _Reads, n: Notification, about: _About
+    ) -> dict[str, str]:
         a, idea, forum = self._addressing, about.idea, about.forum
-        actor = await uow.users.get(n.actor_id) if n.actor_id else None
+        actor = await reads.user(n.actor_id) if n.actor_id else None
         values = {
             "recipient_name": about.recipient.name,
             "actor_name": actor.name if actor else "Someone",

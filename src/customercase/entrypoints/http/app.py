@@ -47,6 +47,7 @@ from customercase.entrypoints.http.pages.forums import ForumPages
 from customercase.entrypoints.http.pages.ideas import IdeaPages
 from customercase.entrypoints.http.pages.staff import StaffPages
 from customercase.entrypoints.http.participants import ParticipantController
+from customercase.entrypoints.http.postmark_inbound import PostmarkWebhookController
 from customercase.entrypoints.http.problems import EXCEPTION_HANDLERS, ProblemsDocumented
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.entrypoints.http.vendors import ForumController, VendorController
@@ -99,6 +100,15 @@ def create_app(container: Container) -> Litestar:
     def provide_avatars() -> Avatars:
         return container.avatars()
 
+    inbound_credentials = (
+        (settings.postmark_inbound_username, settings.postmark_inbound_password)
+        if settings.postmark_inbound_username and settings.postmark_inbound_password
+        else None
+    )
+
+    def provide_inbound_credentials() -> tuple[str, str] | None:
+        return inbound_credentials
+
     def provide_presenter() -> Presenter:
         return presenter
 
@@ -140,6 +150,7 @@ def create_app(container: Container) -> Litestar:
         StopWatchingController,
         ParticipantController,
         WebhookController,
+        PostmarkWebhookController,
         ModerationController,
         AccountPages,
         ForumPages,
@@ -164,6 +175,7 @@ def create_app(container: Container) -> Litestar:
             "identity_provider": sync(provide_identity_provider),
             "spam": sync(provide_spam),
             "avatars": sync(provide_avatars),
+            "inbound_credentials": sync(provide_inbound_credentials),
             "present": sync(provide_presenter),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),
