@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
@@ -49,6 +50,7 @@ from customercase.domain.ports import (
 from customercase.domain.users import SessionPolicy
 from customercase.services.dispatch import Handler, RetryPolicy
 from customercase.services.notifications import EmailNotifications
+from customercase.services.tracker_jobs import TRACKER_KINDS, TrackerJobs
 
 PREFIX = "CUSTOMERCASE_"
 DEFAULT_DATABASE = Path("var") / "customercase.sqlite3"
@@ -212,13 +214,30 @@ def build_addressing(settings: Settings) -> Addressing:
 
 
 def build_handlers(
-    uow: UnitOfWork, mailer: Mailer, composer: EmailComposer, addressing: Addressing, ids: Ids
+    uow: UnitOfWork,
+    mailer: Mailer,
+    composer: EmailComposer,
+    addressing: Addressing,
+    ids: Ids,
+    trackers: IssueTrackers,
+    secrets: SecretBox,
+    clock: Clock,
+    settings: Settings,
 ) -> dict[NotificationKind, Handler]:
     """The outbox dispatch table: which handler delivers which kind of notification."""
     email = EmailNotifications(
         uow=uow, mailer=mailer, composer=composer, addressing=addressing, ids=ids
     )
-    return dict.fromkeys(EMAIL_KINDS, email)
+    jobs = TrackerJobs(
+        uow=uow,
+        trackers=trackers,
+        secrets=secrets,
+        ids=ids,
+        clock=clock,
+        base_url=settings.base_url,
+        holder=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    return dict.fromkeys(EMAIL_KINDS, email) | dict.fromkeys(TRACKER_KINDS, jobs)
 
 
 def build_retry_policy(settings: Settings) -> RetryPolicy:
@@ -274,7 +293,18 @@ class Container(containers.DeclarativeContainer):
     composer: providers.Provider[EmailComposer] = providers.Singleton(JinjaEmailComposer)
     addressing = providers.Singleton(build_addressing, settings)
     # A Factory: each dispatch loop gets handlers with a unit of work of its own.
-    handlers = providers.Factory(build_handlers, uow, mailer, composer, addressing, ids)
+    handlers = providers.Factory(
+        build_handlers,
+        uow,
+        mailer,
+        composer,
+        addressing,
+        ids,
+        trackers,
+        secrets,
+        clock,
+        settings,
+    )
     retry_policy = providers.Singleton(build_retry_policy, settings)
     identity_provider = providers.Singleton(pick_identity_provider, settings, http_client)
     spam: providers.Provider[SpamFilter] = providers.Singleton(

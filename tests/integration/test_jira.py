@@ -18,6 +18,7 @@ from tests.integration.jira_steps import (
     run_tracker_jobs,
     sync,
 )
+from tests.integration.mailflow import drain, outbox_rows
 from tests.integration.walk import sign_up, submit
 
 
@@ -268,3 +269,27 @@ async def test_a_project_jira_refuses_is_recorded_not_retried_forever(
     assert patched.status_code == 200 and patched.json()["jira"]["project_key"] == "GONE"
     assert refused is not None and refused.status in (400, 404)
     assert idea["tracker_key"] is None
+
+
+async def test_the_outbox_worker_runs_the_tracker_jobs_and_forgets_the_description(
+    jira_world: JiraWorld,
+) -> None:
+    _, forum = await bound_forum(jira_world)
+    await drain(jira_world.container)
+    customer = await jira_world.browser()
+    await sign_up(customer, "Wendy Worker")
+
+    idea = (
+        await customer.post(
+            f"/api/v1/forums/{forum['id']}/ideas",
+            json={"summary": "Filed by the worker", "description": "Only Jira keeps this."},
+        )
+    ).json()
+    await customer.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": "Me too"})
+    await drain(jira_world.container)
+    filed = [i for i in jira_world.jira.issues.values() if i.summary == "Filed by the worker"]
+    jobs = [r for r in await outbox_rows(jira_world.container, idea["id"]) if "tracker" in r.kind]
+
+    assert len(filed) == 1 and len(filed[0].comments) == 1
+    assert {r.state for r in jobs} == {"sent"}
+    assert all("description" not in r.payload for r in jobs)

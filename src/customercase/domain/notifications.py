@@ -52,8 +52,9 @@ class Notification:
 
 
 # Payload keys that carry a secret to the recipient (a reset or verification token).
-# The address of an inbound sender is kept only until the answer to them is out.
-SECRET_KEYS = frozenset({"token", "to"})
+# The address of an inbound sender is kept only until the answer to them is out, and the
+# description of an idea filed in Jira only until Jira has it (DESIGN.md: Jira holds the rest).
+SECRET_KEYS = frozenset({"token", "to", "description"})
 
 # Kinds delivered as email; tracker jobs will be kinds of their own, with their own handler.
 EMAIL_KINDS = frozenset(
