@@ -18,6 +18,7 @@ from customercase.domain.users import User
 from customercase.entrypoints.http.app import create_asgi
 from customercase.services import identity
 from tests.integration.conftest import Browser
+from tests.integration.seed import mark_verified
 from tests.integration.walk import PASSWORD, open_forum, sign_up, submit, unique
 
 
@@ -642,6 +643,7 @@ async def test_an_invited_user_with_an_account_is_told_once(
     staff, guest = await browser(), await browser()
     await sign_up(staff)
     guest_user = await sign_up(guest)
+    await mark_verified(container, guest_user["id"])
     forum = await open_forum(staff, "private")
     idea = await submit(staff, forum["id"], "Invite-only idea")
 
@@ -691,6 +693,8 @@ async def test_no_identity_answer_holds_another_users_email(
     await people[0].post(
         f"/api/v1/forums/{forum['id']}/invitations", json={"emails": [u["email"] for u in users]}
     )
+    for user in users[1:]:
+        await mark_verified(container, user["id"])
     idea = await submit(people[1], forum["id"], "Shared idea")
     bodies: list[tuple[int, str]] = []
 

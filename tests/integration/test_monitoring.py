@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import httpx
 import pytest
 import sentry_sdk
 from dependency_injector import providers
@@ -19,6 +18,7 @@ from customercase.bootstrap import Container
 from customercase.entrypoints.http.app import create_asgi
 from customercase.entrypoints.monitoring import init_error_reports
 from tests.emulators.server import serving
+from tests.integration.conftest import browsers_of
 from tests.integration.walk import PASSWORD, open_forum, unique
 
 SECRETS = {
@@ -82,8 +82,8 @@ async def test_a_crash_reaches_sentry_without_personal_data(
     container: Container, ingest: tuple[SentryIngest, str]
 ) -> None:
     receiver, _ = ingest
-    transport = httpx.ASGITransport(app=create_asgi(container))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as ada:
+    async with browsers_of(create_asgi(container)) as browser:
+        ada = await browser()
         email = f"{unique('ada')}@example.org"
         await ada.post(
             "/api/v1/auth/signup",

@@ -9,7 +9,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customercase.adapters.sql import tables as t
-from customercase.domain.ideas import Comment, CommentSource
+from customercase.adapters.sql.repositories import comment_of
+from customercase.domain.ideas import Comment
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.spam import (
     Case,
@@ -130,15 +131,7 @@ class SqlModerationRepository:
         ).first()
         if r is None:
             return None
-        return Comment(
-            CommentId(r.id),
-            IdeaId(r.idea_id),
-            UserId(r.author_id),
-            r.body,
-            CommentSource(r.source),
-            r.created_at,
-            Moderation(r.moderation),
-        )
+        return comment_of(r)
 
     async def has_published(self, forum_id: ForumId, user_id: UserId) -> bool:
         ideas = sa.select(sa.literal(1)).where(

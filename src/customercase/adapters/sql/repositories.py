@@ -155,17 +155,7 @@ class SqlUserRepository:
         return PersonalData(
             user=user,
             ideas=[_idea(r) for r in ideas],
-            comments=[
-                Comment(
-                    CommentId(r.id),
-                    IdeaId(r.idea_id),
-                    UserId(r.author_id),
-                    r.body,
-                    CommentSource(r.source),
-                    r.created_at,
-                )
-                for r in comments
-            ],
+            comments=[comment_of(r) for r in comments],
             votes=[VoteRecord(IdeaId(r.idea_id), r.created_at) for r in votes],
             watches=[WatchRecord(IdeaId(r.idea_id), bool(r.watching)) for r in watches],
             staff=[StaffRecord(VendorId(r.vendor_id), Role(r.role)) for r in staff],
@@ -666,7 +656,8 @@ class SqlWatchRepository:
         return bool(watching)
 
 
-def _comment(row: sa.Row[Any]) -> Comment:
+def comment_of(row: sa.Row[Any]) -> Comment:
+    """A comments row as the domain's Comment; every module that reads comments uses this."""
     return Comment(
         CommentId(row.id),
         IdeaId(row.idea_id),
@@ -674,7 +665,8 @@ def _comment(row: sa.Row[Any]) -> Comment:
         row.body,
         CommentSource(row.source),
         row.created_at,
-        row.tracker_comment_id,
+        tracker_comment_id=row.tracker_comment_id,
+        moderation=Moderation(row.moderation),
     )
 
 
@@ -728,7 +720,7 @@ class SqlCommentRepository:
             )
         rows = (await self._conn.execute(stmt.order_by(c.created_at, c.id).limit(limit + 1))).all()
         items = [
-            CommentView(_comment(r), Author(UserId(r.author_id), r.author_name))
+            CommentView(comment_of(r), Author(UserId(r.author_id), r.author_name))
             for r in rows[:limit]
         ]
         next_cursor = None
@@ -741,7 +733,7 @@ class SqlCommentRepository:
         row = (
             await self._conn.execute(t.comments.select().where(t.comments.c.id == comment_id))
         ).first()
-        return _comment(row) if row else None
+        return comment_of(row) if row else None
 
 
 class SqlParticipantRepository:

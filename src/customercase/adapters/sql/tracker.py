@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customercase.adapters.sql import tables as t
-from customercase.adapters.sql.repositories import _forum, _idea, _insert_ignoring_duplicates
-from customercase.domain.ideas import Comment, CommentSource, Idea
-from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
+from customercase.adapters.sql.repositories import (
+    _forum,
+    _idea,
+    _insert_ignoring_duplicates,
+    comment_of,
+)
+from customercase.domain.ideas import Comment, Idea
+from customercase.domain.ids import CommentId, ForumId, IdeaId, VendorId
 from customercase.domain.tracker import TrackerConnection
 from customercase.domain.vendors import Forum
-
-
-def _comment(row: sa.Row[Any]) -> Comment:
-    return Comment(
-        CommentId(row.id),
-        IdeaId(row.idea_id),
-        UserId(row.author_id),
-        row.body,
-        CommentSource(row.source),
-        row.created_at,
-        row.tracker_comment_id,
-    )
 
 
 class SqlTrackerRepository:
@@ -90,7 +82,7 @@ class SqlTrackerRepository:
         row = (
             await self._conn.execute(t.comments.select().where(t.comments.c.id == comment_id))
         ).first()
-        return _comment(row) if row else None
+        return comment_of(row) if row else None
 
     async def has_comment(self, idea_id: IdeaId, tracker_comment_id: str) -> bool:
         found = await self._conn.scalar(
