@@ -205,6 +205,7 @@ def run(ctx: click.Context, host: str | None, port: int | None) -> None:
     import os
 
     os.environ.setdefault("CUSTOMERCASE_WORKER_IN_PROCESS", "true")
+    os.environ.setdefault("CUSTOMERCASE_IS_LOCAL", "true")
     if host:
         os.environ["CUSTOMERCASE_HOST"] = host
     if port:
