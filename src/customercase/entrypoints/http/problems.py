@@ -123,7 +123,20 @@ def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Pr
 def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
     if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
         return _unavailable(request, exc)
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    if sqlstate.startswith("22"):
+        # SQLSTATE class 22, data exception: a value PostgreSQL cannot hold, such as text with
+        # a NUL character in a path or query (SQLite stores those). Bad input, never a 500.
+        log.warning("value refused by the database", sqlstate=sqlstate, path=request.url.path)
+        return problem(400, "malformed", "The request holds a value that cannot be stored.")
     return _unexpected(request, exc)
+
+
+def _unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # The JSON decoder raises these itself, past Litestar's own DecodeError handling.
+    reason = "it is nested too deeply" if isinstance(exc, RecursionError) else "it is not UTF-8"
+    log.info("unreadable body", error=type(exc).__name__, path=request.url.path)
+    return problem(400, "malformed", f"The request body cannot be read: {reason}.")
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
@@ -136,6 +149,8 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     HTTPException: _http_error,
     DBAPIError: _database_error,
     PoolTimeout: _unavailable,
+    RecursionError: _unreadable_body,
+    UnicodeDecodeError: _unreadable_body,
     ConnectionError: _unavailable,
     Exception: _unexpected,
 }
