@@ -29,6 +29,9 @@ DOMAIN_ERRORS: dict[type[e.DomainError], tuple[int, str]] = {
     e.NotAllowed: (403, "not-allowed"),
     e.Conflict: (409, "conflict"),
 }
+# SQLSTATE classes of a database that is away for now: 08 connection exception, 53 insufficient
+# resources (too many connections), 57 operator intervention (shutting down, starting up).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57")
 MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
@@ -121,9 +124,13 @@ def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Pr
 
 
 def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
-    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
-        return _unavailable(request, exc)
     sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    if (
+        exc.connection_invalidated
+        or isinstance(exc, OperationalError | InterfaceError)
+        or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+    ):
+        return _unavailable(request, exc)
     if sqlstate.startswith("22"):
         # SQLSTATE class 22, data exception: a value PostgreSQL cannot hold, such as text with
         # a NUL character in a path or query (SQLite stores those). Bad input, never a 500.
@@ -152,6 +159,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     RecursionError: _unreadable_body,
     UnicodeDecodeError: _unreadable_body,
     ConnectionError: _unavailable,
+    TimeoutError: _unavailable,
     Exception: _unexpected,
 }
 
