@@ -177,6 +177,13 @@ class Person:
     client: httpx.AsyncClient
     user_id: str
     email: str
+    address: str
+
+
+def address_of(n: int) -> dict[str, str]:
+    """A forwarded address of a person's own: the server trusts X-Forwarded-For from loopback
+    (uvicorn's proxy headers), so per-address rate limits see people, not the load generator."""
+    return {"x-forwarded-for": f"10.1.{n // 250}.{n % 250 + 1}"}
 
 
 @dataclass
@@ -211,7 +218,9 @@ def _csrf(client: httpx.AsyncClient) -> dict[str, str]:
 
 async def sign_up_people(base_url: str, count: int) -> list[Person]:
     async def one(n: int) -> Person:
-        client = httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT)
+        client = httpx.AsyncClient(
+            base_url=base_url, timeout=REQUEST_TIMEOUT, headers=address_of(n)
+        )
         await client.get("/api/v1/me")  # picks up a CSRF cookie when the app sets one
         email = f"load-{n}-{uuid.uuid4().hex[:8]}@example.org"
         response = await client.post(
@@ -220,7 +229,7 @@ async def sign_up_people(base_url: str, count: int) -> list[Person]:
             headers=_csrf(client),
         )
         response.raise_for_status()
-        return Person(client, response.json()["id"], email)
+        return Person(client, response.json()["id"], email, address_of(n)["x-forwarded-for"])
 
     return list(await asyncio.gather(*(one(n) for n in range(count))))
 
@@ -315,7 +324,10 @@ class Workload:
 
     async def signin(self, person: Person) -> httpx.Response:
         # A browser of its own, so the person's session in the loop stays as it is.
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=REQUEST_TIMEOUT) as fresh:
+        headers = {"x-forwarded-for": person.address}
+        async with httpx.AsyncClient(
+            base_url=self.base_url, timeout=REQUEST_TIMEOUT, headers=headers
+        ) as fresh:
             return await fresh.post(
                 "/api/v1/auth/signin", json={"email": person.email, "password": PASSWORD}
             )
@@ -352,7 +364,10 @@ def report(concurrency: int, stats: Stats) -> float:
         f"\nconcurrency {concurrency}: {stats.count} requests in {elapsed:.1f}s, "
         f"{stats.count / elapsed:.0f} req/s"
     )
-    print(f"  {'route':8} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(
+        f"  {'route':8} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+        f"{'429s':>6}"
+    )
     failures = 0
     for route in MIX:
         samples = stats.samples.get(route, [])
@@ -360,11 +375,12 @@ def report(concurrency: int, stats: Stats) -> float:
             continue
         latencies = [s for s, _ in samples]
         errors = sum(1 for _, status in samples if status == 0 or status >= 500)
+        limited = sum(1 for _, status in samples if status == 429)
         failures += errors
         print(
             f"  {route:8} {len(samples):>8} {len(samples) / elapsed:>7.1f} "
             f"{percentile(latencies, 0.5) * 1000:>8.1f} {percentile(latencies, 0.99) * 1000:>8.1f} "
-            f"{errors / len(samples):>7.2%}"
+            f"{errors / len(samples):>7.2%} {limited:>6}"
         )
     return failures / max(stats.count, 1)
 

@@ -51,6 +51,7 @@ async def app_on_own_postgres(
         public_url="http://testserver.local",
         argon2_time_cost=1,
         argon2_memory_kib=1024,
+        secret_key="test-secret-key-not-for-production",
     )
     container = build_container(settings)
     await upgrade(container.engine())
@@ -93,6 +94,22 @@ class Storm:
         )
         self.outcomes.append(outcome)
         return outcome
+
+
+async def a_browser(app: Any, n: int) -> httpx.AsyncClient:
+    """A client with an address of its own (per-address limits see people, not the test) that
+    echoes the CSRF cookie into its header, as the pages do."""
+    transport = httpx.ASGITransport(app=app, client=(f"10.0.{n // 250}.{n % 250 + 1}", 50000))
+    client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
+
+    async def echo_csrf(request: httpx.Request) -> None:
+        token = client.cookies.get("csrftoken")
+        if token and "x-csrftoken" not in request.headers:
+            request.headers["x-csrftoken"] = token
+
+    client.event_hooks["request"].append(echo_csrf)
+    await client.get("/healthz")
+    return client
 
 
 async def _keep_busy(
@@ -159,11 +176,7 @@ async def test_a_database_restart_under_load_loses_no_accepted_write(
     own_postgres: PostgresInstance, app_on_own_postgres: tuple[Container, Any], mode: str
 ) -> None:
     container, app = app_on_own_postgres
-    transport = httpx.ASGITransport(app=app)
-    clients = [
-        httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
-        for _ in range(PEOPLE)
-    ]
+    clients = [await a_browser(app, n) for n in range(PEOPLE)]
     people = [(await sign_up(client))["id"] for client in clients]
     forum = await open_forum(clients[0])
     ideas = [(await submit(clients[0], forum["id"], f"Idea {n}"))["id"] for n in range(4)]
@@ -210,7 +223,7 @@ async def test_readiness_and_requests_say_503_while_the_database_is_away_and_rec
     own_postgres: PostgresInstance, app_on_own_postgres: tuple[Container, Any]
 ) -> None:
     _, app = app_on_own_postgres
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t.local")
+    client = await a_browser(app, 1000)
     await sign_up(client)
     before = await client.get("/readyz")
 
@@ -240,7 +253,11 @@ async def test_a_database_that_accepts_but_never_answers_is_a_503_within_seconds
     silent = await asyncio.start_server(hold, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
     container = build_container(
-        read_settings({}, database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/none")
+        read_settings(
+            {},
+            database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/none",
+            secret_key="test-secret-key-not-for-production",
+        )
     )
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_asgi(container)), base_url="http://t.local"

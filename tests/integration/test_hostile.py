@@ -31,6 +31,7 @@ class Answer:
     body: bytes
     chunks_read: int = 0
     bytes_read: int = 0
+    cookies: list[str] = field(default_factory=list)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -67,6 +68,9 @@ async def send_raw(app: ASGIApp, request: RawRequest) -> Answer:
             answer.headers = {
                 k.decode("latin-1"): v.decode("latin-1") for k, v in message["headers"]
             }
+            answer.cookies = [
+                v.decode("latin-1") for k, v in message["headers"] if k == b"set-cookie"
+            ]
         elif message["type"] == "http.response.body":
             answer.body += message.get("body", b"")
 
@@ -86,6 +90,16 @@ async def send_raw(app: ASGIApp, request: RawRequest) -> Answer:
     }
     await app(scope, receive, send)  # type: ignore[arg-type]
     return answer
+
+
+async def csrf_pair(app: ASGIApp) -> list[tuple[bytes, bytes]]:
+    """The CSRF cookie a GET hands out and its echo in the header; none when the app sets none."""
+    answer = await send_raw(app, RawRequest("GET", "/healthz"))
+    given = [c.split(";", 1)[0] for c in answer.cookies if c.startswith("csrftoken=")]
+    if not given:
+        return []
+    token = given[0].split("=", 1)[1]
+    return [(b"cookie", f"csrftoken={token}".encode()), (b"x-csrftoken", token.encode())]
 
 
 def assert_problem(status: int, content_type: str, body: Any) -> None:
@@ -138,15 +152,10 @@ async def test_a_streamed_body_over_the_limit_is_refused_before_it_is_read_whole
 ) -> None:
     app = create_asgi(container)
     chunks = [b'{"name": "' + b"x" * CHUNK] + [b"x" * CHUNK] * (4 * MAX_BODY_BYTES // CHUNK)
+    headers = [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]
 
     answer = await send_raw(
-        app,
-        RawRequest(
-            "POST",
-            path,
-            headers=[(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
-            chunks=chunks,
-        ),
+        app, RawRequest("POST", path, headers=headers + await csrf_pair(app), chunks=chunks)
     )
 
     assert answer.status == 413

@@ -44,7 +44,9 @@ EXAMPLES_PER_OPERATION = 20
 
 def _operation_labels() -> list[str]:
     """Every API operation the app documents; building the app touches no database."""
-    document = create_app(build_container(read_settings({}))).openapi_schema.to_schema()
+    document = create_app(
+        build_container(read_settings({}, secret_key="schema-only"))
+    ).openapi_schema.to_schema()
     return sorted(
         f"{method.upper()} {path}"
         for path, operations in document["paths"].items()
@@ -102,6 +104,7 @@ def seeded(request: pytest.FixtureRequest, database_urls: dict[str, str]) -> Ite
             public_url="http://testserver",
             argon2_time_cost=1,
             argon2_memory_kib=1024,
+            secret_key="test-secret-key-not-for-production",
         )
     )
     loop = asyncio.new_event_loop()

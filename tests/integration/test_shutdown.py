@@ -31,6 +31,7 @@ def web_process(container: Container) -> Iterator[tuple[subprocess.Popen[bytes],
         "PYTHONPATH": str(SRC),
         "CUSTOMERCASE_DATABASE_URL": container.settings().database_url,
         "CUSTOMERCASE_LOG_LEVEL": "warning",
+        "CUSTOMERCASE_SECRET_KEY": "test-secret-key-not-for-production",
         "CUSTOMERCASE_ARGON2_TIME_COST": "1",
         "CUSTOMERCASE_ARGON2_MEMORY_KIB": "1024",
     }

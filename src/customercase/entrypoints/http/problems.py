@@ -146,6 +146,14 @@ def _unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return problem(400, "malformed", f"The request body cannot be read: {reason}.")
 
 
+def _value_error(request: Request[Any, Any, Any], exc: ValueError) -> Response[Problem]:
+    # The operating system refuses a NUL in a file name ("embedded null byte"): a static file
+    # asked for with %00 in its path. Bad input, never a 500.
+    if "null byte" in str(exc):
+        return problem(400, "malformed", "The request holds a NUL character.")
+    return _unexpected(request, exc)
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error", path=request.url.path)
     return problem(500, "server-error", "Something went wrong on our side.")
@@ -158,6 +166,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     PoolTimeout: _unavailable,
     RecursionError: _unreadable_body,
     UnicodeDecodeError: _unreadable_body,
+    ValueError: _value_error,
     ConnectionError: _unavailable,
     TimeoutError: _unavailable,
     Exception: _unexpected,
