@@ -127,7 +127,7 @@ async def serving(server_url: str, workers: int) -> AsyncIterator[Server]:
         migrate = _cli("migrate")
         await asyncio.to_thread(subprocess.run, migrate, env=env, check=True, capture_output=True)
         serve = _cli("serve", "--workers", str(workers), "--port", str(port))
-        process = subprocess.Popen(serve, env=env)  # noqa: S603, ASYNC220 - our own command line
+        process = subprocess.Popen(serve, env=env)  # noqa: ASYNC220 - our own command line
         server = Server(f"http://127.0.0.1:{port}", database_url, process)
         await _wait_ready(server, workers)
         yield server
