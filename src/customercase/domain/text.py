@@ -8,7 +8,11 @@ _DROPPED = ("Cc", "Cs")
 
 
 def clean_text(text: str) -> str:
-    """Drop control characters other than newlines and tabs, then NFC-normalise."""
+    """Drop control characters other than newlines and tabs, then NFC-normalise.
+
+    A lone carriage return (old Mac line ends) is a line break too, not glue between words.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     kept = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _DROPPED)
     return unicodedata.normalize("NFC", kept)
 

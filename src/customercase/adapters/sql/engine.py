@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 # before use. See _ping_when_idle: this is SQLAlchemy's pre-ping, minus the round trip on a
 # busy server.
 IDLE_PING_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 5
+POOL_TIMEOUT_SECONDS = 10
 
 
 def make_engine(
@@ -30,7 +32,15 @@ def make_engine(
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, echo=echo
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        # A server that accepts but does not answer would hold a request for asyncpg's default
+        # 60 s; fail it fast instead (a 503), and do not queue for the pool longer than that.
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        echo=echo,
     )
     event.listen(engine.sync_engine, "checkin", _note_checkin)
     event.listen(engine.sync_engine, "checkout", _ping_when_idle(idle_ping_seconds))

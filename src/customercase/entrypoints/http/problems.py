@@ -33,6 +33,9 @@ DOMAIN_ERRORS: dict[type[e.DomainError], tuple[int, str]] = {
     e.ExternalSignInFailed: (401, "sign-in-failed"),
     e.IdentityProviderUnavailable: (503, "unavailable"),
 }
+# SQLSTATE classes of a database that is away for now: 08 connection exception, 53 insufficient
+# resources (too many connections), 57 operator intervention (shutting down, starting up).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57")
 MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
@@ -128,8 +131,33 @@ def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Pr
 
 
 def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
-    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    if (
+        exc.connection_invalidated
+        or isinstance(exc, OperationalError | InterfaceError)
+        or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+    ):
         return _unavailable(request, exc)
+    if sqlstate.startswith("22"):
+        # SQLSTATE class 22, data exception: a value PostgreSQL cannot hold, such as text with
+        # a NUL character in a path or query (SQLite stores those). Bad input, never a 500.
+        log.warning("value refused by the database", sqlstate=sqlstate, path=request.url.path)
+        return problem(400, "malformed", "The request holds a value that cannot be stored.")
+    return _unexpected(request, exc)
+
+
+def _unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # The JSON decoder raises these itself, past Litestar's own DecodeError handling.
+    reason = "it is nested too deeply" if isinstance(exc, RecursionError) else "it is not UTF-8"
+    log.info("unreadable body", error=type(exc).__name__, path=request.url.path)
+    return problem(400, "malformed", f"The request body cannot be read: {reason}.")
+
+
+def _value_error(request: Request[Any, Any, Any], exc: ValueError) -> Response[Problem]:
+    # The operating system refuses a NUL in a file name ("embedded null byte"): a static file
+    # asked for with %00 in its path. Bad input, never a 500.
+    if "null byte" in str(exc):
+        return problem(400, "malformed", "The request holds a NUL character.")
     return _unexpected(request, exc)
 
 
@@ -143,7 +171,11 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     HTTPException: _http_error,
     DBAPIError: _database_error,
     PoolTimeout: _unavailable,
+    RecursionError: _unreadable_body,
+    UnicodeDecodeError: _unreadable_body,
+    ValueError: _value_error,
     ConnectionError: _unavailable,
+    TimeoutError: _unavailable,
     Exception: _unexpected,
 }
 
