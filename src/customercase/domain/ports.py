@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -137,7 +138,14 @@ class IdeaRepository(Protocol):
         ...
 
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
-        """One keyset page of a forum's ideas; raise InvalidField for a foreign cursor."""
+        """One keyset page of a forum's ideas (ranked by relevance when the query has text);
+        raise InvalidField for a foreign cursor."""
+        ...
+
+    async def similar(
+        self, forum_id: ForumId, text: str, viewer_id: UserId | None, limit: int
+    ) -> builtins.list[IdeaView]:
+        """The forum's unmerged ideas most like the text (trigrams and words), best first."""
         ...
 
 

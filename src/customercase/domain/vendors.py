@@ -91,6 +91,8 @@ class Forum:
     created_at: datetime
     allowed_domains: tuple[str, ...] = field(default=())
     jira: JiraBinding | None = None
+    # PostgreSQL's text search configuration for the forum's ideas (stemming, stop words).
+    search_language: str = "english"
 
     @property
     def is_private(self) -> bool:

@@ -87,6 +87,18 @@ async def list_ideas(
         return await uow.ideas.list(query, user_id)
 
 
+SIMILAR_LIMIT = 5
+
+
+async def similar_ideas(
+    forum_id: ForumId, text: str, user_id: UserId | None, *, uow: UnitOfWork
+) -> list[IdeaView]:
+    """The likely duplicates of a summary being written: the best five, best first."""
+    async with uow:
+        await open_forum(uow, forum_id, user_id)
+        return await uow.ideas.similar(forum_id, text, user_id, SIMILAR_LIMIT)
+
+
 async def get_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
     """One idea as the viewer sees it."""
     async with uow:

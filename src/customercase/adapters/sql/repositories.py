@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customercase.adapters.sql import tables as t
+from customercase.adapters.sql.search import (
+    SEARCH_VECTOR,
+    fts5_any_word,
+    fts5_match,
+    fts5_trigrams,
+    ideas_fts,
+    ideas_trigram,
+    pg_tsquery,
+)
 from customercase.domain.cursors import cursor_time, decode_cursor, encode_cursor
 from customercase.domain.errors import EmailTaken, SlugTaken
 from customercase.domain.ideas import (
@@ -27,6 +37,7 @@ from customercase.domain.ideas import (
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.notifications import Notification
+from customercase.domain.search import Term, parse_query, trigram_similarity, trigrams
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
 from customercase.domain.users import Session, User
 from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Visibility
@@ -162,6 +173,7 @@ def _forum(row: sa.Row[Any]) -> Forum:
         created_at=row.created_at,
         allowed_domains=tuple(row.allowed_domains),
         jira=jira,
+        search_language=row.search_language,
     )
 
 
@@ -173,6 +185,7 @@ def _forum_values(forum: Forum) -> dict[str, Any]:
         "allowed_domains": list(forum.allowed_domains),
         "jira_project_key": forum.jira.project_key if forum.jira else None,
         "jira_issue_type": forum.jira.issue_type if forum.jira else None,
+        "search_language": forum.search_language,
     }
 
 
@@ -205,6 +218,13 @@ class SqlForumRepository:
             )
         except IntegrityError:
             raise SlugTaken() from None
+        if self._conn.dialect.name == "postgresql":
+            language = sa.cast(forum.search_language, postgresql.REGCONFIG)
+            await self._conn.execute(
+                t.ideas.update()
+                .where(t.ideas.c.forum_id == forum.id, t.ideas.c.search_config != language)
+                .values(search_config=language)
+            )
 
     async def invite(self, forum_id: ForumId, emails: list[str]) -> None:
         if emails:
@@ -270,9 +290,33 @@ def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElem
     return sa.tuple_(*keys) < sa.tuple_(*bound)
 
 
-def _text_filter(text: str) -> list[sa.ColumnElement[bool]]:
-    # A plain word filter; the search issue replaces it with ranked full-text search.
-    return [t.ideas.c.summary.icontains(word, autoescape=True) for word in text.split()[:10]]
+SIMILAR_THRESHOLD = 0.3  # pg_trgm's default similarity threshold, on both engines
+SIMILAR_CANDIDATES = 50
+
+
+def _forum_config(forum_id: ForumId) -> sa.ColumnElement[Any]:
+    """The forum's text search configuration, as a regconfig (PostgreSQL)."""
+    language = (
+        sa.select(t.forums.c.search_language).where(t.forums.c.id == forum_id).scalar_subquery()
+    )
+    return sa.cast(language, postgresql.REGCONFIG)
+
+
+def _vote_boost(votes: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """1 + ln(1 + votes): relevance grows with votes, but a word match always matters more."""
+    return 1.0 + sa.func.ln(1.0 + votes, type_=sa.Float)
+
+
+def _fts5_rank(match: str) -> sa.Subquery:
+    """Ideas matching an FTS5 expression, with -bm25 over the summary column (higher is better)."""
+    table: sa.ColumnClause[Any] = sa.literal_column("ideas_fts")
+    rank = -sa.func.bm25(table, 0.0, 0.0, 1.0, type_=sa.Float)
+    return (
+        sa.select(ideas_fts.c.idea_id.label("id"), rank.label("relevance"))
+        .select_from(ideas_fts)
+        .where(table.op("MATCH")(match))
+        .subquery()
+    )
 
 
 class SqlIdeaRepository:
@@ -295,6 +339,11 @@ class SqlIdeaRepository:
                 merged_into=idea.merged_into,
                 created_at=idea.created_at,
                 updated_at=idea.updated_at,
+                search_config=(
+                    _forum_config(idea.forum_id)
+                    if self._conn.dialect.name == "postgresql"
+                    else "english"
+                ),
             )
         )
 
@@ -309,17 +358,19 @@ class SqlIdeaRepository:
             .values(status=idea.status.value, updated_at=idea.updated_at)
         )
 
-    def _views(self, viewer_id: UserId | None) -> sa.Select[Any]:
+    def _views(
+        self, viewer_id: UserId | None, base: sa.FromClause = t.ideas, *extra: Any
+    ) -> sa.Select[Any]:
         author = t.users.alias("author")
         if viewer_id is None:
             voted: sa.ColumnElement[Any] = sa.false()
             watching: sa.ColumnElement[Any] = sa.false()
-            source: sa.FromClause = t.ideas.join(author, author.c.id == t.ideas.c.author_id)
+            source: sa.FromClause = base.join(author, author.c.id == t.ideas.c.author_id)
         else:
             voted = t.votes.c.user_id.is_not(None)
             watching = sa.func.coalesce(t.watches.c.watching, sa.false())
             source = (
-                t.ideas.join(author, author.c.id == t.ideas.c.author_id)
+                base.join(author, author.c.id == t.ideas.c.author_id)
                 .outerjoin(
                     t.votes,
                     sa.and_(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == viewer_id),
@@ -334,6 +385,7 @@ class SqlIdeaRepository:
             author.c.name.label("author_name"),
             voted.label("voted_by_me"),
             watching.label("is_watching"),
+            *extra,
         ).select_from(source)
 
     @staticmethod
@@ -353,14 +405,15 @@ class SqlIdeaRepository:
         return self._view(row) if row else None
 
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
+        terms = parse_query(query.text or "")
+        if terms:
+            return await self._search(query, terms, viewer_id)
         keys = _SORT_KEYS[query.sort]
         stmt = self._views(viewer_id).where(
             t.ideas.c.forum_id == query.forum_id, t.ideas.c.merged_into.is_(None)
         )
         if query.status is not None:
             stmt = stmt.where(t.ideas.c.status == query.status.value)
-        if query.text:
-            stmt = stmt.where(*_text_filter(query.text))
         if query.after:
             stmt = stmt.where(_after(keys, decode_cursor(query.after, _CURSOR_SHAPES[query.sort])))
         stmt = stmt.order_by(*(k.desc() for k in keys)).limit(query.limit + 1)
@@ -371,6 +424,132 @@ class SqlIdeaRepository:
             last = rows[query.limit - 1]
             next_cursor = encode_cursor(_cursor_key(query.sort, items[-1].idea, last.heat))
         return Page(items, next_cursor)
+
+    def _scored(
+        self, forum_id: ForumId, terms: tuple[Term, ...]
+    ) -> tuple[sa.FromClause, sa.ColumnElement[Any], builtins.list[sa.ColumnElement[bool]]]:
+        """Where matches come from, their relevance, and the filters that make them match."""
+        votes = t.ideas.c.votes
+        if self._conn.dialect.name == "postgresql":
+            query = sa.func.to_tsquery(_forum_config(forum_id), pg_tsquery(terms))
+            rank = sa.func.ts_rank_cd(SEARCH_VECTOR, query, type_=sa.Float)
+            return t.ideas, rank * _vote_boost(votes), [SEARCH_VECTOR.op("@@")(query)]
+        match, excluded = fts5_match(forum_id, terms)
+        filters: builtins.list[sa.ColumnElement[bool]] = []
+        if excluded is not None:
+            filters.append(t.ideas.c.id.not_in(sa.select(_fts5_rank(excluded).c.id)))
+        if match is None:
+            return t.ideas, sa.cast(0.0, sa.Float), filters
+        ranked = _fts5_rank(match)
+        base = t.ideas.join(ranked, ranked.c.id == t.ideas.c.id)
+        return base, ranked.c.relevance * _vote_boost(votes), filters
+
+    async def _search(
+        self, query: IdeaQuery, terms: tuple[Term, ...], viewer_id: UserId | None
+    ) -> Page[IdeaView]:
+        """Matching ideas, most relevant first; the cursor is keyset on (relevance, id)."""
+        base, score, filters = self._scored(query.forum_id, terms)
+        stmt = self._views(viewer_id, base, score.label("score")).where(
+            t.ideas.c.forum_id == query.forum_id, t.ideas.c.merged_into.is_(None), *filters
+        )
+        if query.status is not None:
+            stmt = stmt.where(t.ideas.c.status == query.status.value)
+        if query.after:
+            after_score, after_id = decode_cursor(query.after, (float, str))
+            stmt = stmt.where(
+                sa.tuple_(score, t.ideas.c.id)
+                < sa.tuple_(sa.literal(float(after_score), sa.Float), sa.literal(after_id, t.ID))
+            )
+        stmt = stmt.order_by(score.desc(), t.ideas.c.id.desc()).limit(query.limit + 1)
+        rows = (await self._conn.execute(stmt)).all()
+        items = [self._view(r) for r in rows[: query.limit]]
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = rows[query.limit - 1]
+            next_cursor = encode_cursor([float(last.score), str(last.id)])
+        return Page(items, next_cursor)
+
+    async def similar(
+        self, forum_id: ForumId, text: str, viewer_id: UserId | None, limit: int
+    ) -> builtins.list[IdeaView]:
+        terms = tuple(t for t in parse_query(text) if not t.negated)
+        if self._conn.dialect.name == "postgresql":
+            scores = await self._similar_postgres(forum_id, text, terms, limit)
+        else:
+            scores = await self._similar_sqlite(forum_id, text, terms)
+        best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        if not best:
+            return []
+        rows = (
+            await self._conn.execute(
+                self._views(viewer_id).where(t.ideas.c.id.in_([idea_id for idea_id, _ in best]))
+            )
+        ).all()
+        views = {r.id: self._view(r) for r in rows}
+        return [views[idea_id] for idea_id, _ in best if idea_id in views]
+
+    async def _similar_postgres(
+        self, forum_id: ForumId, text: str, terms: tuple[Term, ...], limit: int
+    ) -> dict[str, float]:
+        """Trigram similarity plus full-text rank over any of the words, best `limit` first."""
+        summary = t.ideas.c.summary
+        similarity = sa.func.similarity(summary, text, type_=sa.Float)
+        matches: sa.ColumnElement[bool] = summary.op("%")(text)
+        score: sa.ColumnElement[Any] = similarity
+        if terms:
+            query = sa.func.to_tsquery(_forum_config(forum_id), pg_tsquery(terms, any_word=True))
+            matches = sa.or_(matches, SEARCH_VECTOR.op("@@")(query))
+            score = similarity + sa.func.ts_rank_cd(SEARCH_VECTOR, query, type_=sa.Float)
+        rows = (
+            await self._conn.execute(
+                sa.select(t.ideas.c.id, score.label("score"))
+                .where(t.ideas.c.forum_id == forum_id, t.ideas.c.merged_into.is_(None), matches)
+                .order_by(sa.desc("score"), t.ideas.c.votes.desc(), t.ideas.c.id)
+                .limit(limit)
+            )
+        ).all()
+        return {r.id: float(r.score) for r in rows}
+
+    async def _similar_sqlite(
+        self, forum_id: ForumId, text: str, terms: tuple[Term, ...]
+    ) -> dict[str, float]:
+        """Candidates from both FTS5 tables, scored in Python as PostgreSQL scores them."""
+        worded: dict[str, float] = {}
+        candidates: set[str] = set()
+        any_word = fts5_any_word(forum_id, terms)
+        if any_word is not None:
+            ranked = _fts5_rank(any_word)
+            rows = await self._conn.execute(
+                sa.select(ranked.c.id, ranked.c.relevance)
+                .order_by(ranked.c.relevance.desc())
+                .limit(SIMILAR_CANDIDATES)
+            )
+            worded = {r.id: float(r.relevance) for r in rows}
+        grams = fts5_trigrams(forum_id, trigrams(text))
+        if grams is not None:
+            table: sa.ColumnClause[Any] = sa.literal_column("ideas_trigram")
+            rank = -sa.func.bm25(table, 0.0, 0.0, 1.0, type_=sa.Float)
+            rows = await self._conn.execute(
+                sa.select(ideas_trigram.c.idea_id)
+                .select_from(ideas_trigram)
+                .where(table.op("MATCH")(grams))
+                .order_by(rank.desc())
+                .limit(SIMILAR_CANDIDATES)
+            )
+            candidates = {r.idea_id for r in rows}
+        rows = await self._conn.execute(
+            sa.select(t.ideas.c.id, t.ideas.c.summary).where(
+                t.ideas.c.id.in_(candidates | set(worded)), t.ideas.c.merged_into.is_(None)
+            )
+        )
+        scores: dict[str, float] = {}
+        for r in rows:
+            similarity = trigram_similarity(r.summary, text)
+            if r.id in worded or similarity >= SIMILAR_THRESHOLD:
+                # bm25 is unbounded; squash it into [0, 1) like a ts_rank_cd of a short text.
+                word_rank = worded.get(r.id, 0.0)
+                scores[r.id] = similarity + word_rank / (1.0 + word_rank)
+        return scores
 
 
 class SqlVoteRepository:

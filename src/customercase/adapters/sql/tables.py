@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 metadata = sa.MetaData(
@@ -93,6 +94,8 @@ forums = sa.Table(
     sa.Column("mailbox_hash", sa.String(32), nullable=False, unique=True),
     sa.Column("jira_project_key", sa.String(32)),
     sa.Column("jira_issue_type", sa.String(64)),
+    # The text search configuration of the forum's ideas (PostgreSQL); SQLite always uses porter.
+    sa.Column("search_language", sa.String(32), nullable=False, server_default="english"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("vendor_id", "slug"),
 )
@@ -120,6 +123,16 @@ ideas = sa.Table(
     sa.Column("merged_into", ID),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # The forum's search language, copied on insert: PostgreSQL's generated column
+    # `search_vector` (to_tsvector(search_config, summary), GIN-indexed) may read only its own
+    # row. That column, the trigram index and SQLite's FTS5 tables and triggers are made by the
+    # search migration and named in adapters/sql/search.py, not here.
+    sa.Column(
+        "search_config",
+        sa.String(32).with_variant(postgresql.REGCONFIG(), "postgresql"),
+        nullable=False,
+        server_default="english",
+    ),
     sa.Index("ix_ideas_top", "forum_id", "votes", "created_at", "id"),
     sa.Index("ix_ideas_new", "forum_id", "created_at", "id"),
     sa.Index("ix_ideas_trending", "forum_id", "heat", "id"),

@@ -19,6 +19,7 @@ from customercase.entrypoints.http.schemas import (
     Idea,
     IdeaCreate,
     IdeaDetail,
+    IdeaList,
     IdeaPage,
     Presenter,
     StatusChange,
@@ -58,6 +59,19 @@ class ForumIdeasController(Controller):
             ForumId(forum_id), Sort(sort), Status(status) if status else None, q, limit, cursor
         )
         return present.idea_page(await ideas.list_ideas(query, _uid(user), uow=uow))
+
+    @get("/similar")
+    async def similar_ideas(
+        self,
+        forum_id: str,
+        q: Annotated[str, Parameter(min_length=1, max_length=200)],
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        present: Presenter,
+    ) -> IdeaList:
+        """Likely duplicates of the summary in q, best first: at most five."""
+        views = await ideas.similar_ideas(ForumId(forum_id), q, _uid(user), uow=uow)
+        return present.idea_list(views)
 
     @post("/")
     async def submit_idea(

@@ -134,6 +134,10 @@ class IdeaPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class IdeaList(msgspec.Struct):
+    items: list[Idea]
+
+
 class CommentCreate(msgspec.Struct):
     body: Text
 
@@ -230,6 +234,9 @@ class Presenter:
 
     def idea_page(self, page: Page[IdeaView]) -> IdeaPage:
         return IdeaPage([self.idea(v) for v in page.items], page.next_cursor)
+
+    def idea_list(self, views: list[IdeaView]) -> IdeaList:
+        return IdeaList([self.idea(v) for v in views])
 
     def comment(self, view: CommentView) -> Comment:
         c = view.comment
