@@ -7,6 +7,7 @@ says how to point the suite at one. Set CUSTOMERCASE_TEST_POSTGRES to a server U
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -133,3 +134,16 @@ async def empty_database(
     admin = await _admin()
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def loop_container(
+    request: pytest.FixtureRequest, database_urls: dict[str, str]
+) -> Iterator[tuple[asyncio.AbstractEventLoop, Container]]:
+    """A migrated container whose connections live on a loop of the test's own (hypothesis)."""
+    loop = asyncio.new_event_loop()
+    container = build_container(read_settings({}, database_url=database_urls[request.param]))
+    loop.run_until_complete(upgrade(container.engine()))
+    yield loop, container
+    loop.run_until_complete(container.engine().dispose())
+    loop.close()

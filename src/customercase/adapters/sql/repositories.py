@@ -22,7 +22,7 @@ from customercase.adapters.sql.search import (
     pg_tsquery,
 )
 from customercase.domain.cursors import cursor_time, decode_cursor, encode_cursor
-from customercase.domain.errors import EmailTaken, SlugTaken
+from customercase.domain.errors import EmailTaken, InvalidField, SlugTaken
 from customercase.domain.ideas import (
     Author,
     Comment,
@@ -47,6 +47,41 @@ def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
     """INSERT … ON CONFLICT DO NOTHING in the dialect at hand."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
+
+
+async def _move_counters(
+    conn: AsyncConnection,
+    idea_id: IdeaId,
+    *,
+    votes: int = 0,
+    comments: int = 0,
+    heat: float = 0.0,
+) -> None:
+    """Move an idea's counters, first logging their values before the move in idea_moves.
+
+    The row is locked before it is read (FOR UPDATE; SQLite has one writer), so the logged
+    values are exactly those the update starts from, whatever runs alongside.
+    """
+    i = t.ideas.c
+    current = sa.select(i.forum_id, i.votes, i.heat).where(i.id == idea_id)
+    if conn.dialect.name == "postgresql":
+        # NO KEY UPDATE, as the UPDATE itself takes: it does not wait for the FOR KEY SHARE
+        # locks that inserting a vote or comment (a foreign key to the idea) holds.
+        current = current.with_for_update(key_share=True)
+    before = (await conn.execute(current)).one()
+    await conn.execute(
+        t.idea_moves.insert().values(
+            idea_id=idea_id,
+            forum_id=before.forum_id,
+            votes=before.votes,
+            heat=before.heat,
+        )
+    )
+    await conn.execute(
+        t.ideas.update()
+        .where(i.id == idea_id)
+        .values(votes=i.votes + votes, comments=i.comments + comments, heat=i.heat + heat)
+    )
 
 
 def _user(row: sa.Row[Any]) -> User:
@@ -266,19 +301,33 @@ _SORT_KEYS: dict[Sort, tuple[sa.Column[Any], ...]] = {
     Sort.NEW: (t.ideas.c.created_at, t.ideas.c.id),
     Sort.TRENDING: (t.ideas.c.heat, t.ideas.c.id),
 }
+# A `top` or `trending` cursor starts with the idea_moves seq its walk is pinned to.
 _CURSOR_SHAPES: dict[Sort, tuple[type, ...]] = {
-    Sort.TOP: (int, str, str),
+    Sort.TOP: (int, int, str, str),
     Sort.NEW: (str, str),
-    Sort.TRENDING: (float, str),
+    Sort.TRENDING: (int, float, str),
 }
+MOVES_MAX = 10_000  # counter moves since a walk began before its cursor is refused as stale
 
 
-def _cursor_key(sort: Sort, idea: Idea, heat: float) -> list[str | int | float]:
+def _key(sort: Sort, row: Any, votes: int, heat: float) -> tuple[Any, ...]:
+    """The sort key of a row given its counters as of the walk's snapshot."""
     if sort is Sort.TOP:
-        return [idea.votes, idea.created_at.isoformat(), idea.id]
+        return (votes, row.created_at, row.id)
     if sort is Sort.NEW:
-        return [idea.created_at.isoformat(), idea.id]
-    return [heat, idea.id]
+        return (row.created_at, row.id)
+    return (heat, row.id)
+
+
+def _bound(sort: Sort, after: list[Any]) -> tuple[Any, ...]:
+    """A cursor's key as _key gives it, for comparing in Python."""
+    if sort is Sort.TOP:
+        return (after[0], cursor_time(after[1]), after[2])
+    return tuple(after)
+
+
+def _cursor_values(key: tuple[Any, ...]) -> list[str | int | float]:
+    return [v.isoformat() if isinstance(v, datetime) else v for v in key]
 
 
 def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElement[bool]:
@@ -409,21 +458,64 @@ class SqlIdeaRepository:
         if terms:
             return await self._search(query, terms, viewer_id)
         keys = _SORT_KEYS[query.sort]
+        shape = _CURSOR_SHAPES[query.sort]
+        after = decode_cursor(query.after, shape) if query.after else None
+        snapshot: int | None = None
+        if query.sort is not Sort.NEW:
+            snapshot = int(after.pop(0)) if after else await self._latest_move()
+        as_of = await self._moved_since(query.forum_id, snapshot)
         stmt = self._views(viewer_id).where(
             t.ideas.c.forum_id == query.forum_id, t.ideas.c.merged_into.is_(None)
         )
         if query.status is not None:
             stmt = stmt.where(t.ideas.c.status == query.status.value)
-        if query.after:
-            stmt = stmt.where(_after(keys, decode_cursor(query.after, _CURSOR_SHAPES[query.sort])))
-        stmt = stmt.order_by(*(k.desc() for k in keys)).limit(query.limit + 1)
-        rows = (await self._conn.execute(stmt)).all()
-        items = [self._view(r) for r in rows[: query.limit]]
+        # Ideas whose counters have not moved since the snapshot: an indexed keyset range.
+        still = stmt.where(t.ideas.c.id.not_in(list(as_of))) if as_of else stmt
+        if after:
+            still = still.where(_after(keys, after))
+        still = still.order_by(*(k.desc() for k in keys)).limit(query.limit + 1)
+        keyed = [(_key(query.sort, r, r.votes, r.heat), r) for r in await self._conn.execute(still)]
+        # Ideas that moved: ordered by their counters as of the snapshot, in Python.
+        if as_of:
+            moved = await self._conn.execute(stmt.where(t.ideas.c.id.in_(list(as_of))))
+            bound = _bound(query.sort, after) if after else None
+            for r in moved:
+                key = _key(query.sort, r, *as_of[r.id])
+                if bound is None or key < bound:
+                    keyed.append((key, r))
+        keyed.sort(key=lambda kr: kr[0], reverse=True)
+        items = [self._view(r) for _, r in keyed[: query.limit]]
         next_cursor = None
-        if len(rows) > query.limit:
-            last = rows[query.limit - 1]
-            next_cursor = encode_cursor(_cursor_key(query.sort, items[-1].idea, last.heat))
+        if len(keyed) > query.limit:
+            last = _cursor_values(keyed[query.limit - 1][0])
+            next_cursor = encode_cursor(last if snapshot is None else [snapshot, *last])
         return Page(items, next_cursor)
+
+    async def _latest_move(self) -> int:
+        latest = await self._conn.scalar(sa.select(sa.func.max(t.idea_moves.c.seq)))
+        return int(latest or 0)
+
+    async def _moved_since(
+        self, forum_id: ForumId, snapshot: int | None
+    ) -> dict[str, tuple[int, float]]:
+        """The counters, as of the snapshot, of the forum's ideas that moved after it."""
+        if snapshot is None:
+            return {}
+        m = t.idea_moves.c
+        rows = (
+            await self._conn.execute(
+                sa.select(m.idea_id, m.votes, m.heat)
+                .where(m.forum_id == forum_id, m.seq > snapshot)
+                .order_by(m.seq)
+                .limit(MOVES_MAX + 1)
+            )
+        ).all()
+        if len(rows) > MOVES_MAX:
+            raise InvalidField("cursor", "This list has changed a lot since; start again.")
+        first: dict[str, tuple[int, float]] = {}
+        for r in rows:
+            first.setdefault(r.idea_id, (r.votes, r.heat))
+        return first
 
     def _scored(
         self, forum_id: ForumId, terms: tuple[Term, ...]
@@ -565,11 +657,7 @@ class SqlVoteRepository:
         )
         if inserted.rowcount != 1:
             return False
-        await self._conn.execute(
-            t.ideas.update()
-            .where(t.ideas.c.id == idea_id)
-            .values(votes=t.ideas.c.votes + 1, heat=t.ideas.c.heat + heat_of(at, self._half_life))
-        )
+        await _move_counters(self._conn, idea_id, votes=1, heat=heat_of(at, self._half_life))
         return True
 
     async def remove(self, idea_id: IdeaId, user_id: UserId) -> bool:
@@ -580,13 +668,7 @@ class SqlVoteRepository:
         )
         if cast_at is None:
             return False
-        await self._conn.execute(
-            t.ideas.update()
-            .where(t.ideas.c.id == idea_id)
-            .values(
-                votes=t.ideas.c.votes - 1, heat=t.ideas.c.heat - heat_of(cast_at, self._half_life)
-            )
-        )
+        await _move_counters(self._conn, idea_id, votes=-1, heat=-heat_of(cast_at, self._half_life))
         return True
 
 
@@ -640,13 +722,11 @@ class SqlCommentRepository:
                 created_at=comment.created_at,
             )
         )
-        await self._conn.execute(
-            t.ideas.update()
-            .where(t.ideas.c.id == comment.idea_id)
-            .values(
-                comments=t.ideas.c.comments + 1,
-                heat=t.ideas.c.heat + COMMENT_WEIGHT * heat_of(at, self._half_life),
-            )
+        await _move_counters(
+            self._conn,
+            comment.idea_id,
+            comments=1,
+            heat=COMMENT_WEIGHT * heat_of(at, self._half_life),
         )
 
     async def list(self, idea_id: IdeaId, limit: int, after: str | None) -> Page[CommentView]:

@@ -190,3 +190,20 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Index("ix_outbox_due", "state", "due_at"),
 )
+
+# Every change of an idea's counters, with the values *before* it (adapters/sql/repositories.py
+# `_move_counters`). A walk through `top` or `trending` pins the `seq` it started at and orders
+# by the values as of then: current values for ideas with no later move, else the `before` of
+# their first later move. README "Ranking" proves why pages then never repeat or skip an idea.
+idea_moves = sa.Table(
+    "idea_moves",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("idea_id", ID, nullable=False),
+    sa.Column("forum_id", ID, nullable=False),
+    sa.Column("votes", sa.Integer, nullable=False),
+    sa.Column("heat", sa.Double, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_idea_moves_forum", "forum_id", "seq"),
+    sqlite_autoincrement=True,  # never reuse a seq, even after pruning
+)
