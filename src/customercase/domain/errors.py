@@ -72,3 +72,14 @@ class EmailTaken(Conflict):
 class SlugTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("slug", "This slug is already in use.")
+
+
+class MergeRefused(Conflict):
+    """A merge or unmerge that cannot be done as asked; names the field at fault."""
+
+
+class IdeaMerged(Conflict):
+    """Votes and comments go to the idea a merged one now lives in."""
+
+    def __init__(self) -> None:
+        super().__init__("idea_id", "This idea was merged into another; vote and comment there.")

@@ -21,6 +21,9 @@ class NotificationKind(enum.StrEnum):
     ACCOUNT_RECOVERY = "account_recovery"
     FORUM_ACCESS_CHANGED = "forum_access_changed"
     EMAIL_VERIFICATION = "email_verification"
+    # One row per watcher of either idea (each once); idea_id is the survivor, the payload
+    # names the merged idea and its tracker key, if any, so the tracker job can link them.
+    IDEA_MERGED = "idea_merged"
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,6 +172,21 @@ class WatchRepository(Protocol):
         """The ideas the user watches, newest first."""
         ...
 
+    async def watchers_of(self, idea_id: IdeaId) -> list[UserId]:
+        """The users watching the idea now, each once."""
+        ...
+
+
+class MergeRepository(Protocol):
+    async def merge(self, source: Idea, target: Idea, by: UserId, at: datetime) -> None:
+        """Move the source's votes (one per user), comments and watches to the target, record
+        exactly what moved, keep the counters equal to the rows, mark the source merged."""
+        ...
+
+    async def unmerge(self, source: Idea) -> None:
+        """Put back what the source's merge moved (what still exists), counters with it."""
+        ...
+
 
 class CommentRepository(Protocol):
     async def add(self, comment: Comment, at: datetime) -> None:
@@ -198,6 +213,7 @@ class UnitOfWork(Protocol):
     votes: VoteRepository
     watches: WatchRepository
     comments: CommentRepository
+    merges: MergeRepository
     outbox: Outbox
 
     async def __aenter__(self) -> Self:

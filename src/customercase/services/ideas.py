@@ -113,6 +113,7 @@ async def vote(
     async with uow:
         idea, _, viewer = await open_idea(uow, idea_id, user_id)
         user = require_user(viewer)
+        idea.check_open()
         await uow.votes.add(idea.id, user.id, clock.now())
         view = await _view(uow, idea.id, user.id)
         await uow.commit()
@@ -156,6 +157,7 @@ async def add_comment(cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Id
     async with uow:
         idea, _, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
         author = require_user(viewer)
+        idea.check_open()
         now = clock.now()
         comment = Comment.write(
             id=CommentId(ids.new_id()),
@@ -209,5 +211,59 @@ async def change_status(
                 )
             )
         view = await _view(uow, idea.id, user_id)
+        await uow.commit()
+    return view
+
+
+async def merge_ideas(
+    idea_id: IdeaId,
+    into: IdeaId,
+    user_id: UserId | None,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
+) -> IdeaView:
+    """Fold a duplicate into another idea of its forum (staff only); watchers of both hear once."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        staff = require_user(viewer)
+        require_staff(viewer)
+        target = await uow.ideas.get(into)
+        if target is None:
+            raise IdeaNotFound()
+        idea.check_merge_into(target)
+        now = clock.now()
+        await uow.merges.merge(idea, target, staff.id, now)
+        for watcher in await uow.watches.watchers_of(target.id):
+            await uow.outbox.add(
+                Notification(
+                    ids.new_id(),
+                    NotificationKind.IDEA_MERGED,
+                    now,
+                    recipient_id=watcher,
+                    idea_id=target.id,
+                    actor_id=staff.id,
+                    payload={
+                        "merged_idea_id": idea.id,
+                        "merged_tracker_key": idea.tracker_key or "",
+                    },
+                )
+            )
+        view = await _view(uow, target.id, staff.id)
+        await uow.commit()
+    return view
+
+
+async def unmerge_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
+    """Take a merged idea back out of its survivor, with what the merge moved (staff only)."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        staff = require_user(viewer)
+        require_staff(viewer)
+        target = await uow.ideas.get(idea.merged_into) if idea.merged_into else None
+        idea.check_unmerge(target or idea)
+        await uow.merges.unmerge(idea)
+        view = await _view(uow, idea.id, staff.id)
         await uow.commit()
     return view

@@ -705,6 +705,215 @@ class SqlWatchRepository:
         ).all()
         return [_idea(r) for r in rows]
 
+    async def watchers_of(self, idea_id: IdeaId) -> builtins.list[UserId]:
+        rows = await self._conn.scalars(
+            sa.select(t.watches.c.user_id)
+            .where(t.watches.c.idea_id == idea_id, t.watches.c.watching.is_(True))
+            .order_by(t.watches.c.user_id)
+        )
+        return [UserId(u) for u in rows]
+
+
+class SqlMergeRepository:
+    """Merges as row moves recorded in merge_moves, so that unmerge can undo exactly them."""
+
+    def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:
+        self._conn = conn
+        self._half_life = half_life_days
+
+    async def _record(self, source: IdeaId, kind: str, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self._conn.execute(
+                t.merge_moves.insert(), [{"idea_id": source, "kind": kind, **r} for r in rows]
+            )
+
+    async def merge(self, source: Idea, target: Idea, by: UserId, at: datetime) -> None:
+        v, c, w = t.votes.c, t.comments.c, t.watches.c
+        before = (
+            await self._conn.execute(
+                sa.select(t.ideas.c.votes, t.ideas.c.comments, t.ideas.c.heat).where(
+                    t.ideas.c.id == source.id
+                )
+            )
+        ).one()
+        await self._conn.execute(
+            t.merges.insert().values(
+                idea_id=source.id,
+                into_id=target.id,
+                merged_by=by,
+                merged_at=at,
+                votes=before.votes,
+                comments=before.comments,
+                heat=before.heat,
+            )
+        )
+        on_target = sa.select(v.user_id).where(v.idea_id == target.id)
+        votes = (
+            await self._conn.execute(
+                sa.select(v.user_id, v.created_at, v.user_id.in_(on_target).label("dup")).where(
+                    v.idea_id == source.id
+                )
+            )
+        ).all()
+        moved = [r for r in votes if not r.dup]
+        await self._record(
+            source.id, "vote", [{"ref": r.user_id, "created_at": r.created_at} for r in moved]
+        )
+        await self._record(
+            source.id,
+            "vote_dropped",
+            [{"ref": r.user_id, "created_at": r.created_at} for r in votes if r.dup],
+        )
+        await self._conn.execute(
+            t.votes.delete().where(v.idea_id == source.id, v.user_id.in_(on_target))
+        )
+        await self._conn.execute(
+            t.votes.update().where(v.idea_id == source.id).values(idea_id=target.id)
+        )
+        comments = (
+            await self._conn.execute(sa.select(c.id, c.created_at).where(c.idea_id == source.id))
+        ).all()
+        await self._record(
+            source.id, "comment", [{"ref": r.id, "created_at": r.created_at} for r in comments]
+        )
+        await self._conn.execute(
+            t.comments.update().where(c.idea_id == source.id).values(idea_id=target.id)
+        )
+        watched = sa.select(w.user_id).where(w.idea_id == target.id)
+        watches = (
+            await self._conn.execute(
+                sa.select(w.user_id, w.watching, w.user_id.in_(watched).label("dup")).where(
+                    w.idea_id == source.id
+                )
+            )
+        ).all()
+        await self._record(source.id, "watch", [{"ref": r.user_id} for r in watches if not r.dup])
+        await self._record(
+            source.id,
+            "watch_dropped",
+            [{"ref": r.user_id, "watching": r.watching} for r in watches if r.dup],
+        )
+        await self._conn.execute(
+            t.watches.delete().where(w.idea_id == source.id, w.user_id.in_(watched))
+        )
+        await self._conn.execute(
+            t.watches.update().where(w.idea_id == source.id).values(idea_id=target.id)
+        )
+        gained = self._heat([r.created_at for r in moved], [r.created_at for r in comments])
+        await _move_counters(
+            self._conn,
+            source.id,
+            votes=-before.votes,
+            comments=-before.comments,
+            heat=-before.heat,
+        )
+        await _move_counters(
+            self._conn, target.id, votes=len(moved), comments=len(comments), heat=gained
+        )
+        await self._conn.execute(
+            t.ideas.update()
+            .where(t.ideas.c.id == source.id)
+            .values(merged_into=target.id, updated_at=at)
+        )
+
+    def _heat(self, votes: builtins.list[datetime], comments: builtins.list[datetime]) -> float:
+        return sum(heat_of(at, self._half_life) for at in votes) + sum(
+            COMMENT_WEIGHT * heat_of(at, self._half_life) for at in comments
+        )
+
+    async def unmerge(self, source: Idea) -> None:
+        v, c, w, m = t.votes.c, t.comments.c, t.watches.c, t.merge_moves.c
+        merge = (
+            await self._conn.execute(t.merges.select().where(t.merges.c.idea_id == source.id))
+        ).one()
+        target = merge.into_id
+        moves = (
+            await self._conn.execute(t.merge_moves.select().where(m.idea_id == source.id))
+        ).all()
+        refs: dict[str, builtins.list[Any]] = {}
+        for move in moves:
+            refs.setdefault(move.kind, []).append(move)
+        moved_users = [r.ref for r in refs.get("vote", [])]
+        back = (
+            await self._conn.execute(
+                sa.select(v.user_id, v.created_at).where(
+                    v.idea_id == target, v.user_id.in_(moved_users)
+                )
+            )
+        ).all()
+        await self._conn.execute(
+            t.votes.update()
+            .where(v.idea_id == target, v.user_id.in_(moved_users))
+            .values(idea_id=source.id)
+        )
+        dropped = [
+            {"idea_id": source.id, "user_id": r.ref, "created_at": r.created_at}
+            for r in refs.get("vote_dropped", [])
+        ]
+        if dropped:
+            await self._conn.execute(t.votes.insert(), dropped)
+        comment_ids = [r.ref for r in refs.get("comment", [])]
+        comments_back = (
+            await self._conn.execute(
+                sa.select(c.id, c.created_at).where(c.idea_id == target, c.id.in_(comment_ids))
+            )
+        ).all()
+        await self._conn.execute(
+            t.comments.update()
+            .where(c.idea_id == target, c.id.in_(comment_ids))
+            .values(idea_id=source.id)
+        )
+        watch_users = [r.ref for r in refs.get("watch", [])]
+        await self._conn.execute(
+            t.watches.delete().where(w.idea_id == source.id, w.user_id.in_(watch_users))
+        )
+        await self._conn.execute(
+            t.watches.update()
+            .where(w.idea_id == target, w.user_id.in_(watch_users))
+            .values(idea_id=source.id)
+        )
+        for r in refs.get("watch_dropped", []):
+            await self._conn.execute(
+                _insert_ignoring_duplicates(self._conn, t.watches).values(
+                    idea_id=source.id, user_id=r.ref, watching=r.watching
+                )
+            )
+        # Rows withdrawn or deleted from the survivor since the merge do not come back.
+        came_back = {b.user_id for b in back}
+        lost_votes = [r.created_at for r in refs.get("vote", []) if r.ref not in came_back]
+        comments_returned = {b.id for b in comments_back}
+        lost_comments = [
+            r.created_at for r in refs.get("comment", []) if r.ref not in comments_returned
+        ]
+        returned = self._heat([b.created_at for b in back], [b.created_at for b in comments_back])
+        await _move_counters(
+            self._conn, target, votes=-len(back), comments=-len(comments_back), heat=-returned
+        )
+        # A merged idea takes no votes or comments, so when everything came back the source's
+        # counters are exactly those it had before (heat bit for bit).
+        heat = merge.heat
+        if lost_votes or lost_comments:
+            heat -= self._heat(lost_votes, lost_comments)
+        current = (
+            await self._conn.execute(
+                sa.select(t.ideas.c.votes, t.ideas.c.comments, t.ideas.c.heat).where(
+                    t.ideas.c.id == source.id
+                )
+            )
+        ).one()
+        await _move_counters(
+            self._conn,
+            source.id,
+            votes=len(back) + len(dropped) - current.votes,
+            comments=len(comments_back) - current.comments,
+            heat=heat - current.heat,
+        )
+        await self._conn.execute(
+            t.ideas.update().where(t.ideas.c.id == source.id).values(merged_into=None)
+        )
+        await self._conn.execute(t.merge_moves.delete().where(m.idea_id == source.id))
+        await self._conn.execute(t.merges.delete().where(t.merges.c.idea_id == source.id))
+
 
 class SqlCommentRepository:
     def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:

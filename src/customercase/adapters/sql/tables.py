@@ -207,3 +207,28 @@ idea_moves = sa.Table(
     sa.Index("ix_idea_moves_forum", "forum_id", "seq"),
     sqlite_autoincrement=True,  # never reuse a seq, even after pruning
 )
+
+# One row per merged idea, with its counters before the merge, so unmerge restores them.
+merges = sa.Table(
+    "merges",
+    metadata,
+    sa.Column("idea_id", ID, sa.ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("into_id", ID, sa.ForeignKey("ideas.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("merged_by", ID),
+    sa.Column("merged_at", UtcDateTime, nullable=False),
+    sa.Column("votes", sa.Integer, nullable=False),
+    sa.Column("comments", sa.Integer, nullable=False),
+    sa.Column("heat", sa.Double, nullable=False),
+)
+
+# What one merge moved. kind: vote (moved), vote_dropped (the user had voted on the survivor
+# too), comment, watch (moved), watch_dropped (the user had a watch row on the survivor).
+merge_moves = sa.Table(
+    "merge_moves",
+    metadata,
+    sa.Column("idea_id", ID, sa.ForeignKey("merges.idea_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("ref", ID, primary_key=True),
+    sa.Column("created_at", UtcDateTime),
+    sa.Column("watching", sa.Boolean),
+)

@@ -12,6 +12,7 @@ from customercase.adapters.sql.repositories import (
     SqlCommentRepository,
     SqlForumRepository,
     SqlIdeaRepository,
+    SqlMergeRepository,
     SqlOutbox,
     SqlSessionRepository,
     SqlUserRepository,
@@ -23,6 +24,7 @@ from customercase.domain.ports import (
     CommentRepository,
     ForumRepository,
     IdeaRepository,
+    MergeRepository,
     Outbox,
     SessionRepository,
     UserRepository,
@@ -44,6 +46,7 @@ class SqlUnitOfWork:
     votes: VoteRepository
     watches: WatchRepository
     comments: CommentRepository
+    merges: MergeRepository
     outbox: Outbox
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
@@ -67,6 +70,7 @@ class SqlUnitOfWork:
         self.votes = SqlVoteRepository(conn, self._half_life)
         self.watches = SqlWatchRepository(conn)
         self.comments = SqlCommentRepository(conn, self._half_life)
+        self.merges = SqlMergeRepository(conn, self._half_life)
         self.outbox = SqlOutbox(conn)
         return self
 

@@ -21,6 +21,7 @@ from customercase.entrypoints.http.schemas import (
     IdeaDetail,
     IdeaList,
     IdeaPage,
+    MergeBody,
     Presenter,
     StatusChange,
     StatusName,
@@ -178,3 +179,27 @@ class IdeaController(Controller):
             IdeaId(idea_id), Status(data.status), _uid(user), uow=uow, clock=clock, ids=ids
         )
         return present.idea(view)
+
+    @post("/merge", status_code=200)
+    async def merge(
+        self,
+        idea_id: str,
+        data: MergeBody,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+        present: Presenter,
+    ) -> Idea:
+        """Merge this duplicate into another idea of the forum; answers the survivor (staff)."""
+        view = await ideas.merge_ideas(
+            IdeaId(idea_id), IdeaId(data.into), _uid(user), uow=uow, clock=clock, ids=ids
+        )
+        return present.idea(view)
+
+    @delete("/merge", status_code=200)
+    async def unmerge(
+        self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+    ) -> Idea:
+        """Undo the merge of this idea, restoring what it moved (staff only)."""
+        return present.idea(await ideas.unmerge_idea(IdeaId(idea_id), _uid(user), uow=uow))

@@ -134,6 +134,10 @@ class IdeaPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class MergeBody(msgspec.Struct):
+    into: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
 class IdeaList(msgspec.Struct):
     items: list[Idea]
 
