@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from customercase.adapters.sql import tables as t
 from customercase.adapters.sql.search import (
     SEARCH_VECTOR,
-    fts5_any_word,
     fts5_match,
     fts5_trigrams,
     ideas_fts,
@@ -583,15 +582,22 @@ class SqlIdeaRepository:
     async def _similar_postgres(
         self, forum_id: ForumId, text: str, terms: tuple[Term, ...], limit: int
     ) -> dict[str, float]:
-        """Trigram similarity plus full-text rank over any of the words, best `limit` first."""
+        """Trigram similarity plus full-text rank over any of the words, best `limit` first.
+
+        Candidates are ideas at trigram similarity 0.3 or more (`%`, the trigram index) or
+        holding every word in some form (the tsvector index); a single common word shared
+        does not make a candidate, so it cannot flood them.
+        """
         summary = t.ideas.c.summary
         similarity = sa.func.similarity(summary, text, type_=sa.Float)
         matches: sa.ColumnElement[bool] = summary.op("%")(text)
         score: sa.ColumnElement[Any] = similarity
         if terms:
-            query = sa.func.to_tsquery(_forum_config(forum_id), pg_tsquery(terms, any_word=True))
-            matches = sa.or_(matches, SEARCH_VECTOR.op("@@")(query))
-            score = similarity + sa.func.ts_rank_cd(SEARCH_VECTOR, query, type_=sa.Float)
+            config = _forum_config(forum_id)
+            every = sa.func.to_tsquery(config, pg_tsquery(terms))
+            some = sa.func.to_tsquery(config, pg_tsquery(terms, any_word=True))
+            matches = sa.or_(matches, SEARCH_VECTOR.op("@@")(every))
+            score = similarity + sa.func.ts_rank_cd(SEARCH_VECTOR, some, type_=sa.Float)
         rows = (
             await self._conn.execute(
                 sa.select(t.ideas.c.id, score.label("score"))
@@ -605,12 +611,12 @@ class SqlIdeaRepository:
     async def _similar_sqlite(
         self, forum_id: ForumId, text: str, terms: tuple[Term, ...]
     ) -> dict[str, float]:
-        """Candidates from both FTS5 tables, scored in Python as PostgreSQL scores them."""
+        """Candidates from both FTS5 tables (every word; shared trigrams), scored in Python."""
         worded: dict[str, float] = {}
         candidates: set[str] = set()
-        any_word = fts5_any_word(forum_id, terms)
-        if any_word is not None:
-            ranked = _fts5_rank(any_word)
+        every_word, _ = fts5_match(forum_id, terms)
+        if every_word is not None:
+            ranked = _fts5_rank(every_word)
             rows = await self._conn.execute(
                 sa.select(ranked.c.id, ranked.c.relevance)
                 .order_by(ranked.c.relevance.desc())

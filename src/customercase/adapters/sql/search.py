@@ -56,18 +56,6 @@ def fts5_match(forum_id: str, terms: tuple[Term, ...]) -> tuple[str | None, str 
     return match, excluded
 
 
-def fts5_any_word(forum_id: str, terms: tuple[Term, ...]) -> str | None:
-    """A MATCH expression for the forum's ideas holding any of the positive words."""
-    words = {w for t in terms if not t.negated for w in t.words}
-    if not words:
-        return None
-    return (
-        f'forum_id : "{forum_id}" AND summary : ('
-        + " OR ".join(f'"{w}"' for w in sorted(words))
-        + ")"
-    )
-
-
 def fts5_trigrams(forum_id: str, grams: set[str]) -> str | None:
     """A MATCH expression for the forum's ideas sharing any trigram (inner ones, no padding)."""
     inner = sorted(g for g in grams if " " not in g and '"' not in g)
