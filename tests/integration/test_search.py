@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from typing import Any
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customercase.bootstrap import Container
+from customercase.domain.ideas import IdeaQuery
+from customercase.services import ideas
 from tests.integration.conftest import Browser
+from tests.integration.seed import forum_with_idea
 from tests.integration.walk import open_forum, sign_up, submit
 
 SUMMARIES = [
@@ -169,3 +179,50 @@ async def test_similar_answers_at_most_five(browser: Browser) -> None:
     found = await _similar(client, forum_id, "report builder")
 
     assert len(found) == 5
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(q=st.text(max_size=60))
+def test_any_query_text_is_answered_never_an_error(
+    loop_container: tuple[asyncio.AbstractEventLoop, Container], q: str
+) -> None:
+    loop, container = loop_container
+
+    async def scenario() -> tuple[int, int]:
+        seeded = await forum_with_idea(container, 0)
+        page = await ideas.list_ideas(IdeaQuery(seeded.forum_id, text=q), None, uow=container.uow())
+        similar = await ideas.similar_ideas(seeded.forum_id, q, None, uow=container.uow())
+        return len(page.items), len(similar)
+
+    found, similar = loop.run_until_complete(scenario())
+
+    assert found <= 1 and similar <= 1
+
+
+@pytest.mark.parametrize("container", ["postgresql"], indirect=True)
+async def test_a_forum_searches_in_its_own_language(container: Container) -> None:
+    french, english = await forum_with_idea(container, 1), await forum_with_idea(container, 1)
+    async with container.uow() as uow:
+        forum = await uow.forums.get(french.forum_id)
+        assert forum is not None
+        await uow.forums.update(replace(forum, search_language="french"))
+        await uow.commit()
+    for seeded in (french, english):
+        await ideas.submit_idea(
+            ideas.SubmitIdea(seeded.forum_id, seeded.users[0], "Exporter les rapports"),
+            uow=container.uow(),
+            clock=container.clock(),
+            ids=container.ids(),
+        )
+
+    in_french = await ideas.list_ideas(
+        IdeaQuery(french.forum_id, text="rapport exporté"), None, uow=container.uow()
+    )
+    in_english = await ideas.list_ideas(
+        IdeaQuery(english.forum_id, text="rapport exporté"), None, uow=container.uow()
+    )
+
+    assert [v.idea.summary for v in in_french.items] == ["Exporter les rapports"]
+    assert in_english.items == []

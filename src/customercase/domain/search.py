@@ -46,6 +46,13 @@ def parse_query(text: str) -> tuple[Term, ...]:
     return tuple(terms)
 
 
+def clean_text(text: str, limit: int = 200) -> str:
+    """Text fit to compare with summaries: NFC, no control characters, single spaces."""
+    text = unicodedata.normalize("NFC", text)
+    kept = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cs") else " " for ch in text)
+    return " ".join(kept.split())[:limit]
+
+
 def trigrams(text: str) -> set[str]:
     """pg_trgm's trigrams of a text: each lower-cased word padded "  " before and " " after."""
     found: set[str] = set()

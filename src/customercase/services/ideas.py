@@ -20,6 +20,7 @@ from customercase.domain.ideas import (
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
 from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.search import clean_text
 from customercase.services.access import open_forum, open_idea, require_staff, require_user
 
 
@@ -96,6 +97,9 @@ async def similar_ideas(
     """The likely duplicates of a summary being written: the best five, best first."""
     async with uow:
         await open_forum(uow, forum_id, user_id)
+        text = clean_text(text)
+        if not text:
+            return []
         return await uow.ideas.similar(forum_id, text, user_id, SIMILAR_LIMIT)
 
 
