@@ -7,6 +7,7 @@ says how to point the suite at one. Set CUSTOMERCASE_TEST_POSTGRES to a server U
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import uuid
@@ -297,3 +298,21 @@ async def google(
     async with browsers_of(create_asgi(with_google)) as open_browser:
         yield emulator, open_browser
     await shutdown(with_google)
+
+
+# --- search (issue 7) ---------------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def loop_container(
+    request: pytest.FixtureRequest, database_urls: dict[str, str]
+) -> Iterator[tuple[asyncio.AbstractEventLoop, Container]]:
+    """A migrated container whose connections live on a loop of the test's own (hypothesis)."""
+    loop = asyncio.new_event_loop()
+    container = build_container(
+        read_settings({}, database_url=database_urls[request.param], secret_key="test-secret")
+    )
+    loop.run_until_complete(upgrade(container.engine()))
+    yield loop, container
+    loop.run_until_complete(container.engine().dispose())
+    loop.close()

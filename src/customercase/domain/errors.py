@@ -130,3 +130,14 @@ class IdentityProviderUnavailable(DomainError):
     """The identity provider could not be reached or answered nonsense."""
 
     message = "Google sign-in is briefly unavailable; try again."
+
+
+class MergeRefused(Conflict):
+    """A merge or unmerge that cannot be done as asked; names the field at fault."""
+
+
+class IdeaMerged(Conflict):
+    """Votes and comments go to the idea a merged one now lives in."""
+
+    def __init__(self) -> None:
+        super().__init__("idea_id", "This idea was merged into another; vote and comment there.")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from customercase.domain.errors import InvalidField
+from customercase.domain.errors import IdeaMerged, InvalidField, MergeRefused
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
 from customercase.domain.spam import Moderation
 from customercase.domain.text import clean_line, clean_text
@@ -122,6 +122,29 @@ class Idea:
         if self.is_published or is_staff:
             return True
         return self.moderation is Moderation.HELD and user_id == self.author_id
+
+    def check_open(self) -> None:
+        """Raise IdeaMerged if the idea was merged: it takes no votes or comments then."""
+        if self.merged_into is not None:
+            raise IdeaMerged()
+
+    def check_merge_into(self, target: Idea) -> None:
+        """Raise MergeRefused unless this idea may be merged into the target."""
+        if target.id == self.id:
+            raise MergeRefused("into", "An idea cannot be merged into itself.")
+        if target.forum_id != self.forum_id:
+            raise MergeRefused("into", "Both ideas must be in the same forum.")
+        if self.merged_into is not None:
+            raise MergeRefused("idea_id", "This idea is merged already; unmerge it first.")
+        if target.merged_into is not None:
+            raise MergeRefused("into", "That idea is merged into another; merge into that one.")
+
+    def check_unmerge(self, target: Idea) -> None:
+        """Raise MergeRefused unless this merged idea may come back out of the target."""
+        if self.merged_into is None:
+            raise MergeRefused("idea_id", "This idea is not merged.")
+        if target.merged_into is not None:
+            raise MergeRefused("idea_id", "Its survivor was merged in turn; unmerge that first.")
 
 
 @dataclass(frozen=True, slots=True)

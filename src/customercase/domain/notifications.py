@@ -28,6 +28,9 @@ class NotificationKind(enum.StrEnum):
     IMPORT_TRACKER_PROJECT = "import_tracker_project"
     # An automatic answer to inbound mail that was refused, or whose attachments were dropped.
     INBOUND_REPLY = "inbound_reply"
+    # One row per watcher of either idea (each once); idea_id is the survivor, the payload
+    # names the merged idea and its tracker key, if any, so the tracker job can link them.
+    IDEA_MERGED = "idea_merged"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -313,7 +314,14 @@ class IdeaRepository(Protocol):
         ...
 
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
-        """One keyset page of a forum's ideas; raise InvalidField for a foreign cursor."""
+        """One keyset page of a forum's ideas (ranked by relevance when the query has text);
+        raise InvalidField for a foreign cursor."""
+        ...
+
+    async def similar(
+        self, forum_id: ForumId, text: str, viewer_id: UserId | None, limit: int
+    ) -> builtins.list[IdeaView]:
+        """The forum's unmerged ideas most like the text (trigrams and words), best first."""
         ...
 
 
@@ -346,6 +354,16 @@ class WatchRepository(Protocol):
 
     async def is_watching(self, idea_id: IdeaId, user_id: UserId) -> bool:
         """Whether the user watches the idea now."""
+
+
+class MergeRepository(Protocol):
+    async def merge(self, source: Idea, target: Idea, by: UserId, at: datetime) -> None:
+        """Move the source's votes (one per user), comments and watches to the target, record
+        exactly what moved, keep the counters equal to the rows, mark the source merged."""
+        ...
+
+    async def unmerge(self, source: Idea) -> None:
+        """Put back what the source's merge moved (what still exists), counters with it."""
         ...
 
 
@@ -560,6 +578,7 @@ class UnitOfWork(Protocol):
     comments: CommentRepository
     participants: ParticipantRepository
     inbound: InboundLog
+    merges: MergeRepository
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository

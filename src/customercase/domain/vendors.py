@@ -96,6 +96,8 @@ class Forum:
     jira: JiraBinding | None = None
     # Hold a poster's first idea or comment here for staff to approve (spam defence).
     holds_first_posts: bool = False
+    # PostgreSQL's text search configuration for the forum's ideas (stemming, stop words).
+    search_language: str = "english"
 
     @property
     def is_private(self) -> bool:

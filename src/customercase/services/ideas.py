@@ -20,6 +20,7 @@ from customercase.domain.ideas import (
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
 from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.search import clean_text
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
 from customercase.services.access import open_forum, open_idea, require_staff, require_user
 from customercase.services.spam import idea_text, open_case, poster_of, screen
@@ -126,6 +127,21 @@ async def list_ideas(
         return await uow.ideas.list(query, user_id)
 
 
+SIMILAR_LIMIT = 5
+
+
+async def similar_ideas(
+    forum_id: ForumId, text: str, user_id: UserId | None, *, uow: UnitOfWork
+) -> list[IdeaView]:
+    """The likely duplicates of a summary being written: the best five, best first."""
+    async with uow:
+        await open_forum(uow, forum_id, user_id)
+        text = clean_text(text)
+        if not text:
+            return []
+        return await uow.ideas.similar(forum_id, text, user_id, SIMILAR_LIMIT)
+
+
 async def get_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
     """One idea as the viewer sees it."""
     async with uow:
@@ -140,6 +156,7 @@ async def vote(
     async with uow:
         idea, _, viewer = await open_idea(uow, idea_id, user_id)
         user = require_user(viewer)
+        idea.check_open()
         await uow.votes.add(idea.id, user.id, clock.now())
         view = await _view(uow, idea.id, user.id)
         await uow.commit()
@@ -186,6 +203,7 @@ async def add_comment(
     async with uow:
         idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
         author = require_user(viewer)
+        idea.check_open()
         poster = await poster_of(uow, forum, viewer, author)
     now = clock.now()
     comment = Comment.write(
@@ -266,5 +284,59 @@ async def change_status(
                 )
             )
         view = await _view(uow, idea.id, user_id)
+        await uow.commit()
+    return view
+
+
+async def merge_ideas(
+    idea_id: IdeaId,
+    into: IdeaId,
+    user_id: UserId | None,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
+) -> IdeaView:
+    """Fold a duplicate into another idea of its forum (staff only); watchers of both hear once."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        staff = require_user(viewer)
+        require_staff(viewer)
+        target = await uow.ideas.get(into)
+        if target is None:
+            raise IdeaNotFound()
+        idea.check_merge_into(target)
+        now = clock.now()
+        await uow.merges.merge(idea, target, staff.id, now)
+        for watcher in await uow.watches.watchers(target.id):
+            await uow.outbox.add(
+                Notification(
+                    ids.new_id(),
+                    NotificationKind.IDEA_MERGED,
+                    now,
+                    recipient_id=watcher,
+                    idea_id=target.id,
+                    actor_id=staff.id,
+                    payload={
+                        "merged_idea_id": idea.id,
+                        "merged_tracker_key": idea.tracker_key or "",
+                    },
+                )
+            )
+        view = await _view(uow, target.id, staff.id)
+        await uow.commit()
+    return view
+
+
+async def unmerge_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
+    """Take a merged idea back out of its survivor, with what the merge moved (staff only)."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        staff = require_user(viewer)
+        require_staff(viewer)
+        target = await uow.ideas.get(idea.merged_into) if idea.merged_into else None
+        idea.check_unmerge(target or idea)
+        await uow.merges.unmerge(idea)
+        view = await _view(uow, idea.id, staff.id)
         await uow.commit()
     return view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,8 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customercase.adapters.sql import tables as t
+from customercase.adapters.sql.search import (
+    SEARCH_VECTOR,
+    fts5_match,
+    fts5_trigrams,
+    ideas_fts,
+    ideas_trigram,
+    pg_tsquery,
+)
 from customercase.domain.cursors import cursor_time, decode_cursor, encode_cursor
-from customercase.domain.errors import EmailTaken, SlugTaken
+from customercase.domain.errors import EmailTaken, InvalidField, SlugTaken
 from customercase.domain.ideas import (
     Author,
     Comment,
@@ -41,6 +50,7 @@ from customercase.domain.privacy import (
     WatchRecord,
     erased_email,
 )
+from customercase.domain.search import Term, parse_query, trigram_similarity, trigrams
 from customercase.domain.spam import Moderation
 from customercase.domain.tracker import StatusMap
 from customercase.domain.trending import COMMENT_WEIGHT, heat_of
@@ -52,6 +62,41 @@ def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
     """INSERT … ON CONFLICT DO NOTHING in the dialect at hand."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
+
+
+async def _move_counters(
+    conn: AsyncConnection,
+    idea_id: IdeaId,
+    *,
+    votes: int = 0,
+    comments: int = 0,
+    heat: float = 0.0,
+) -> None:
+    """Move an idea's counters, first logging their values before the move in idea_moves.
+
+    The row is locked before it is read (FOR UPDATE; SQLite has one writer), so the logged
+    values are exactly those the update starts from, whatever runs alongside.
+    """
+    i = t.ideas.c
+    current = sa.select(i.forum_id, i.votes, i.heat).where(i.id == idea_id)
+    if conn.dialect.name == "postgresql":
+        # NO KEY UPDATE, as the UPDATE itself takes: it does not wait for the FOR KEY SHARE
+        # locks that inserting a vote or comment (a foreign key to the idea) holds.
+        current = current.with_for_update(key_share=True)
+    before = (await conn.execute(current)).one()
+    await conn.execute(
+        t.idea_moves.insert().values(
+            idea_id=idea_id,
+            forum_id=before.forum_id,
+            votes=before.votes,
+            heat=before.heat,
+        )
+    )
+    await conn.execute(
+        t.ideas.update()
+        .where(i.id == idea_id)
+        .values(votes=i.votes + votes, comments=i.comments + comments, heat=i.heat + heat)
+    )
 
 
 def _user(row: sa.Row[Any]) -> User:
@@ -304,6 +349,7 @@ def _forum(row: sa.Row[Any]) -> Forum:
         allowed_domains=tuple(row.allowed_domains),
         jira=jira,
         holds_first_posts=row.holds_first_posts,
+        search_language=row.search_language,
     )
 
 
@@ -317,6 +363,7 @@ def _forum_values(forum: Forum) -> dict[str, Any]:
         "jira_issue_type": forum.jira.issue_type if forum.jira else None,
         "jira_status_map": forum.jira.status_map.to_json() if forum.jira else None,
         "holds_first_posts": forum.holds_first_posts,
+        "search_language": forum.search_language,
     }
 
 
@@ -349,6 +396,13 @@ class SqlForumRepository:
             )
         except IntegrityError:
             raise SlugTaken() from None
+        if self._conn.dialect.name == "postgresql":
+            language = sa.cast(forum.search_language, postgresql.REGCONFIG)
+            await self._conn.execute(
+                t.ideas.update()
+                .where(t.ideas.c.forum_id == forum.id, t.ideas.c.search_config != language)
+                .values(search_config=language)
+            )
 
     async def invite(self, forum_id: ForumId, emails: list[str]) -> None:
         if emails:
@@ -438,19 +492,33 @@ _SORT_KEYS: dict[Sort, tuple[sa.Column[Any], ...]] = {
     Sort.NEW: (t.ideas.c.created_at, t.ideas.c.id),
     Sort.TRENDING: (t.ideas.c.heat, t.ideas.c.id),
 }
+# A `top` or `trending` cursor starts with the idea_moves seq its walk is pinned to.
 _CURSOR_SHAPES: dict[Sort, tuple[type, ...]] = {
-    Sort.TOP: (int, str, str),
+    Sort.TOP: (int, int, str, str),
     Sort.NEW: (str, str),
-    Sort.TRENDING: (float, str),
+    Sort.TRENDING: (int, float, str),
 }
+MOVES_MAX = 10_000  # counter moves since a walk began before its cursor is refused as stale
 
 
-def _cursor_key(sort: Sort, idea: Idea, heat: float) -> list[str | int | float]:
+def _key(sort: Sort, row: Any, votes: int, heat: float) -> tuple[Any, ...]:
+    """The sort key of a row given its counters as of the walk's snapshot."""
     if sort is Sort.TOP:
-        return [idea.votes, idea.created_at.isoformat(), idea.id]
+        return (votes, row.created_at, row.id)
     if sort is Sort.NEW:
-        return [idea.created_at.isoformat(), idea.id]
-    return [heat, idea.id]
+        return (row.created_at, row.id)
+    return (heat, row.id)
+
+
+def _bound(sort: Sort, after: list[Any]) -> tuple[Any, ...]:
+    """A cursor's key as _key gives it, for comparing in Python."""
+    if sort is Sort.TOP:
+        return (after[0], cursor_time(after[1]), after[2])
+    return tuple(after)
+
+
+def _cursor_values(key: tuple[Any, ...]) -> list[str | int | float]:
+    return [v.isoformat() if isinstance(v, datetime) else v for v in key]
 
 
 def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElement[bool]:
@@ -462,9 +530,33 @@ def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElem
     return sa.tuple_(*keys) < sa.tuple_(*bound)
 
 
-def _text_filter(text: str) -> list[sa.ColumnElement[bool]]:
-    # A plain word filter; the search issue replaces it with ranked full-text search.
-    return [t.ideas.c.summary.icontains(word, autoescape=True) for word in text.split()[:10]]
+SIMILAR_THRESHOLD = 0.3  # pg_trgm's default similarity threshold, on both engines
+SIMILAR_CANDIDATES = 50
+
+
+def _forum_config(forum_id: ForumId) -> sa.ColumnElement[Any]:
+    """The forum's text search configuration, as a regconfig (PostgreSQL)."""
+    language = (
+        sa.select(t.forums.c.search_language).where(t.forums.c.id == forum_id).scalar_subquery()
+    )
+    return sa.cast(language, postgresql.REGCONFIG)
+
+
+def _vote_boost(votes: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """1 + ln(1 + votes): relevance grows with votes, but a word match always matters more."""
+    return 1.0 + sa.func.ln(1.0 + votes, type_=sa.Float)
+
+
+def _fts5_rank(match: str) -> sa.Subquery:
+    """Ideas matching an FTS5 expression, with -bm25 over the summary column (higher is better)."""
+    table: sa.ColumnClause[Any] = sa.literal_column("ideas_fts")
+    rank = -sa.func.bm25(table, 0.0, 0.0, 1.0, type_=sa.Float)
+    return (
+        sa.select(ideas_fts.c.idea_id.label("id"), rank.label("relevance"))
+        .select_from(ideas_fts)
+        .where(table.op("MATCH")(match))
+        .subquery()
+    )
 
 
 class SqlIdeaRepository:
@@ -488,6 +580,11 @@ class SqlIdeaRepository:
                 moderation=idea.moderation.value,
                 created_at=idea.created_at,
                 updated_at=idea.updated_at,
+                search_config=(
+                    _forum_config(idea.forum_id)
+                    if self._conn.dialect.name == "postgresql"
+                    else "english"
+                ),
             )
         )
 
@@ -502,17 +599,19 @@ class SqlIdeaRepository:
             .values(status=idea.status.value, updated_at=idea.updated_at)
         )
 
-    def _views(self, viewer_id: UserId | None) -> sa.Select[Any]:
+    def _views(
+        self, viewer_id: UserId | None, base: sa.FromClause = t.ideas, *extra: Any
+    ) -> sa.Select[Any]:
         author = t.users.alias("author")
         if viewer_id is None:
             voted: sa.ColumnElement[Any] = sa.false()
             watching: sa.ColumnElement[Any] = sa.false()
-            source: sa.FromClause = t.ideas.join(author, author.c.id == t.ideas.c.author_id)
+            source: sa.FromClause = base.join(author, author.c.id == t.ideas.c.author_id)
         else:
             voted = t.votes.c.user_id.is_not(None)
             watching = sa.func.coalesce(t.watches.c.watching, sa.false())
             source = (
-                t.ideas.join(author, author.c.id == t.ideas.c.author_id)
+                base.join(author, author.c.id == t.ideas.c.author_id)
                 .outerjoin(
                     t.votes,
                     sa.and_(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == viewer_id),
@@ -527,6 +626,7 @@ class SqlIdeaRepository:
             author.c.name.label("author_name"),
             voted.label("voted_by_me"),
             watching.label("is_watching"),
+            *extra,
         ).select_from(source)
 
     @staticmethod
@@ -546,7 +646,16 @@ class SqlIdeaRepository:
         return self._view(row) if row else None
 
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
+        terms = parse_query(query.text or "")
+        if terms:
+            return await self._search(query, terms, viewer_id)
         keys = _SORT_KEYS[query.sort]
+        shape = _CURSOR_SHAPES[query.sort]
+        after = decode_cursor(query.after, shape) if query.after else None
+        snapshot: int | None = None
+        if query.sort is not Sort.NEW:
+            snapshot = int(after.pop(0)) if after else await self._latest_move()
+        as_of = await self._moved_since(query.forum_id, snapshot)
         stmt = self._views(viewer_id).where(
             t.ideas.c.forum_id == query.forum_id,
             t.ideas.c.merged_into.is_(None),
@@ -554,18 +663,186 @@ class SqlIdeaRepository:
         )
         if query.status is not None:
             stmt = stmt.where(t.ideas.c.status == query.status.value)
-        if query.text:
-            stmt = stmt.where(*_text_filter(query.text))
+        # Ideas whose counters have not moved since the snapshot: an indexed keyset range.
+        still = stmt.where(t.ideas.c.id.not_in(list(as_of))) if as_of else stmt
+        if after:
+            still = still.where(_after(keys, after))
+        still = still.order_by(*(k.desc() for k in keys)).limit(query.limit + 1)
+        keyed = [(_key(query.sort, r, r.votes, r.heat), r) for r in await self._conn.execute(still)]
+        # Ideas that moved: ordered by their counters as of the snapshot, in Python.
+        if as_of:
+            moved = await self._conn.execute(stmt.where(t.ideas.c.id.in_(list(as_of))))
+            bound = _bound(query.sort, after) if after else None
+            for r in moved:
+                key = _key(query.sort, r, *as_of[r.id])
+                if bound is None or key < bound:
+                    keyed.append((key, r))
+        keyed.sort(key=lambda kr: kr[0], reverse=True)
+        items = [self._view(r) for _, r in keyed[: query.limit]]
+        next_cursor = None
+        if len(keyed) > query.limit:
+            last = _cursor_values(keyed[query.limit - 1][0])
+            next_cursor = encode_cursor(last if snapshot is None else [snapshot, *last])
+        return Page(items, next_cursor)
+
+    async def _latest_move(self) -> int:
+        latest = await self._conn.scalar(sa.select(sa.func.max(t.idea_moves.c.seq)))
+        return int(latest or 0)
+
+    async def _moved_since(
+        self, forum_id: ForumId, snapshot: int | None
+    ) -> dict[str, tuple[int, float]]:
+        """The counters, as of the snapshot, of the forum's ideas that moved after it."""
+        if snapshot is None:
+            return {}
+        m = t.idea_moves.c
+        rows = (
+            await self._conn.execute(
+                sa.select(m.idea_id, m.votes, m.heat)
+                .where(m.forum_id == forum_id, m.seq > snapshot)
+                .order_by(m.seq)
+                .limit(MOVES_MAX + 1)
+            )
+        ).all()
+        if len(rows) > MOVES_MAX:
+            raise InvalidField("cursor", "This list has changed a lot since; start again.")
+        first: dict[str, tuple[int, float]] = {}
+        for r in rows:
+            first.setdefault(r.idea_id, (r.votes, r.heat))
+        return first
+
+    def _scored(
+        self, forum_id: ForumId, terms: tuple[Term, ...]
+    ) -> tuple[sa.FromClause, sa.ColumnElement[Any], builtins.list[sa.ColumnElement[bool]]]:
+        """Where matches come from, their relevance, and the filters that make them match."""
+        votes = t.ideas.c.votes
+        if self._conn.dialect.name == "postgresql":
+            query = sa.func.to_tsquery(_forum_config(forum_id), pg_tsquery(terms))
+            rank = sa.func.ts_rank_cd(SEARCH_VECTOR, query, type_=sa.Float)
+            return t.ideas, rank * _vote_boost(votes), [SEARCH_VECTOR.op("@@")(query)]
+        match, excluded = fts5_match(forum_id, terms)
+        filters: builtins.list[sa.ColumnElement[bool]] = []
+        if excluded is not None:
+            filters.append(t.ideas.c.id.not_in(sa.select(_fts5_rank(excluded).c.id)))
+        if match is None:
+            return t.ideas, sa.cast(0.0, sa.Float), filters
+        ranked = _fts5_rank(match)
+        base = t.ideas.join(ranked, ranked.c.id == t.ideas.c.id)
+        return base, ranked.c.relevance * _vote_boost(votes), filters
+
+    async def _search(
+        self, query: IdeaQuery, terms: tuple[Term, ...], viewer_id: UserId | None
+    ) -> Page[IdeaView]:
+        """Matching ideas, most relevant first; the cursor is keyset on (relevance, id)."""
+        base, score, filters = self._scored(query.forum_id, terms)
+        stmt = self._views(viewer_id, base, score.label("score")).where(
+            t.ideas.c.forum_id == query.forum_id, t.ideas.c.merged_into.is_(None), *filters
+        )
+        if query.status is not None:
+            stmt = stmt.where(t.ideas.c.status == query.status.value)
         if query.after:
-            stmt = stmt.where(_after(keys, decode_cursor(query.after, _CURSOR_SHAPES[query.sort])))
-        stmt = stmt.order_by(*(k.desc() for k in keys)).limit(query.limit + 1)
+            after_score, after_id = decode_cursor(query.after, (float, str))
+            stmt = stmt.where(
+                sa.tuple_(score, t.ideas.c.id)
+                < sa.tuple_(sa.literal(float(after_score), sa.Float), sa.literal(after_id, t.ID))
+            )
+        stmt = stmt.order_by(score.desc(), t.ideas.c.id.desc()).limit(query.limit + 1)
         rows = (await self._conn.execute(stmt)).all()
         items = [self._view(r) for r in rows[: query.limit]]
         next_cursor = None
         if len(rows) > query.limit:
             last = rows[query.limit - 1]
-            next_cursor = encode_cursor(_cursor_key(query.sort, items[-1].idea, last.heat))
+            next_cursor = encode_cursor([float(last.score), str(last.id)])
         return Page(items, next_cursor)
+
+    async def similar(
+        self, forum_id: ForumId, text: str, viewer_id: UserId | None, limit: int
+    ) -> builtins.list[IdeaView]:
+        terms = tuple(t for t in parse_query(text) if not t.negated)
+        if self._conn.dialect.name == "postgresql":
+            scores = await self._similar_postgres(forum_id, text, terms, limit)
+        else:
+            scores = await self._similar_sqlite(forum_id, text, terms)
+        best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        if not best:
+            return []
+        rows = (
+            await self._conn.execute(
+                self._views(viewer_id).where(t.ideas.c.id.in_([idea_id for idea_id, _ in best]))
+            )
+        ).all()
+        views = {r.id: self._view(r) for r in rows}
+        return [views[idea_id] for idea_id, _ in best if idea_id in views]
+
+    async def _similar_postgres(
+        self, forum_id: ForumId, text: str, terms: tuple[Term, ...], limit: int
+    ) -> dict[str, float]:
+        """Trigram similarity plus full-text rank over any of the words, best `limit` first.
+
+        Candidates are ideas at trigram similarity 0.3 or more (`%`, the trigram index) or
+        holding every word in some form (the tsvector index); a single common word shared
+        does not make a candidate, so it cannot flood them.
+        """
+        summary = t.ideas.c.summary
+        similarity = sa.func.similarity(summary, text, type_=sa.Float)
+        matches: sa.ColumnElement[bool] = summary.op("%")(text)
+        score: sa.ColumnElement[Any] = similarity
+        if terms:
+            config = _forum_config(forum_id)
+            every = sa.func.to_tsquery(config, pg_tsquery(terms))
+            some = sa.func.to_tsquery(config, pg_tsquery(terms, any_word=True))
+            matches = sa.or_(matches, SEARCH_VECTOR.op("@@")(every))
+            score = similarity + sa.func.ts_rank_cd(SEARCH_VECTOR, some, type_=sa.Float)
+        rows = (
+            await self._conn.execute(
+                sa.select(t.ideas.c.id, score.label("score"))
+                .where(t.ideas.c.forum_id == forum_id, t.ideas.c.merged_into.is_(None), matches)
+                .order_by(sa.desc("score"), t.ideas.c.votes.desc(), t.ideas.c.id)
+                .limit(limit)
+            )
+        ).all()
+        return {r.id: float(r.score) for r in rows}
+
+    async def _similar_sqlite(
+        self, forum_id: ForumId, text: str, terms: tuple[Term, ...]
+    ) -> dict[str, float]:
+        """Candidates from both FTS5 tables (every word; shared trigrams), scored in Python."""
+        worded: dict[str, float] = {}
+        candidates: set[str] = set()
+        every_word, _ = fts5_match(forum_id, terms)
+        if every_word is not None:
+            ranked = _fts5_rank(every_word)
+            rows = await self._conn.execute(
+                sa.select(ranked.c.id, ranked.c.relevance)
+                .order_by(ranked.c.relevance.desc())
+                .limit(SIMILAR_CANDIDATES)
+            )
+            worded = {r.id: float(r.relevance) for r in rows}
+        grams = fts5_trigrams(forum_id, trigrams(text))
+        if grams is not None:
+            table: sa.ColumnClause[Any] = sa.literal_column("ideas_trigram")
+            rank = -sa.func.bm25(table, 0.0, 0.0, 1.0, type_=sa.Float)
+            rows = await self._conn.execute(
+                sa.select(ideas_trigram.c.idea_id)
+                .select_from(ideas_trigram)
+                .where(table.op("MATCH")(grams))
+                .order_by(rank.desc())
+                .limit(SIMILAR_CANDIDATES)
+            )
+            candidates = {r.idea_id for r in rows}
+        rows = await self._conn.execute(
+            sa.select(t.ideas.c.id, t.ideas.c.summary).where(
+                t.ideas.c.id.in_(candidates | set(worded)), t.ideas.c.merged_into.is_(None)
+            )
+        )
+        scores: dict[str, float] = {}
+        for r in rows:
+            similarity = trigram_similarity(r.summary, text)
+            if r.id in worded or similarity >= SIMILAR_THRESHOLD:
+                # bm25 is unbounded; squash it into [0, 1) like a ts_rank_cd of a short text.
+                word_rank = worded.get(r.id, 0.0)
+                scores[r.id] = similarity + word_rank / (1.0 + word_rank)
+        return scores
 
 
 class SqlVoteRepository:
@@ -581,11 +858,7 @@ class SqlVoteRepository:
         )
         if inserted.rowcount != 1:
             return False
-        await self._conn.execute(
-            t.ideas.update()
-            .where(t.ideas.c.id == idea_id)
-            .values(votes=t.ideas.c.votes + 1, heat=t.ideas.c.heat + heat_of(at, self._half_life))
-        )
+        await _move_counters(self._conn, idea_id, votes=1, heat=heat_of(at, self._half_life))
         return True
 
     async def remove(self, idea_id: IdeaId, user_id: UserId) -> bool:
@@ -596,13 +869,7 @@ class SqlVoteRepository:
         )
         if cast_at is None:
             return False
-        await self._conn.execute(
-            t.ideas.update()
-            .where(t.ideas.c.id == idea_id)
-            .values(
-                votes=t.ideas.c.votes - 1, heat=t.ideas.c.heat - heat_of(cast_at, self._half_life)
-            )
-        )
+        await _move_counters(self._conn, idea_id, votes=-1, heat=-heat_of(cast_at, self._half_life))
         return True
 
 
@@ -670,6 +937,215 @@ def comment_of(row: sa.Row[Any]) -> Comment:
     )
 
 
+class SqlMergeRepository:
+    """Merges as row moves recorded in merge_moves, so that unmerge can undo exactly them."""
+
+    def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:
+        self._conn = conn
+        self._half_life = half_life_days
+
+    async def _record(self, source: IdeaId, kind: str, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self._conn.execute(
+                t.merge_moves.insert(), [{"idea_id": source, "kind": kind, **r} for r in rows]
+            )
+
+    async def merge(self, source: Idea, target: Idea, by: UserId, at: datetime) -> None:
+        v, c, w = t.votes.c, t.comments.c, t.watches.c
+        before = (
+            await self._conn.execute(
+                sa.select(t.ideas.c.votes, t.ideas.c.comments, t.ideas.c.heat).where(
+                    t.ideas.c.id == source.id
+                )
+            )
+        ).one()
+        await self._conn.execute(
+            t.merges.insert().values(
+                idea_id=source.id,
+                into_id=target.id,
+                merged_by=by,
+                merged_at=at,
+                votes=before.votes,
+                comments=before.comments,
+                heat=before.heat,
+            )
+        )
+        on_target = sa.select(v.user_id).where(v.idea_id == target.id)
+        votes = (
+            await self._conn.execute(
+                sa.select(v.user_id, v.created_at, v.user_id.in_(on_target).label("dup")).where(
+                    v.idea_id == source.id
+                )
+            )
+        ).all()
+        moved = [r for r in votes if not r.dup]
+        await self._record(
+            source.id, "vote", [{"ref": r.user_id, "created_at": r.created_at} for r in moved]
+        )
+        await self._record(
+            source.id,
+            "vote_dropped",
+            [{"ref": r.user_id, "created_at": r.created_at} for r in votes if r.dup],
+        )
+        await self._conn.execute(
+            t.votes.delete().where(v.idea_id == source.id, v.user_id.in_(on_target))
+        )
+        await self._conn.execute(
+            t.votes.update().where(v.idea_id == source.id).values(idea_id=target.id)
+        )
+        comments = (
+            await self._conn.execute(
+                sa.select(c.id, c.created_at, c.moderation).where(c.idea_id == source.id)
+            )
+        ).all()
+        # Only published comments are counted (a held one is counted when approved).
+        counted = [r for r in comments if r.moderation == Moderation.PUBLISHED.value]
+        await self._record(
+            source.id, "comment", [{"ref": r.id, "created_at": r.created_at} for r in comments]
+        )
+        await self._conn.execute(
+            t.comments.update().where(c.idea_id == source.id).values(idea_id=target.id)
+        )
+        watched = sa.select(w.user_id).where(w.idea_id == target.id)
+        watches = (
+            await self._conn.execute(
+                sa.select(w.user_id, w.watching, w.user_id.in_(watched).label("dup")).where(
+                    w.idea_id == source.id
+                )
+            )
+        ).all()
+        await self._record(source.id, "watch", [{"ref": r.user_id} for r in watches if not r.dup])
+        await self._record(
+            source.id,
+            "watch_dropped",
+            [{"ref": r.user_id, "watching": r.watching} for r in watches if r.dup],
+        )
+        await self._conn.execute(
+            t.watches.delete().where(w.idea_id == source.id, w.user_id.in_(watched))
+        )
+        await self._conn.execute(
+            t.watches.update().where(w.idea_id == source.id).values(idea_id=target.id)
+        )
+        gained = self._heat([r.created_at for r in moved], [r.created_at for r in counted])
+        await _move_counters(
+            self._conn,
+            source.id,
+            votes=-before.votes,
+            comments=-before.comments,
+            heat=-before.heat,
+        )
+        await _move_counters(
+            self._conn, target.id, votes=len(moved), comments=len(counted), heat=gained
+        )
+        await self._conn.execute(
+            t.ideas.update()
+            .where(t.ideas.c.id == source.id)
+            .values(merged_into=target.id, updated_at=at)
+        )
+
+    def _heat(self, votes: builtins.list[datetime], comments: builtins.list[datetime]) -> float:
+        return sum(heat_of(at, self._half_life) for at in votes) + sum(
+            COMMENT_WEIGHT * heat_of(at, self._half_life) for at in comments
+        )
+
+    async def unmerge(self, source: Idea) -> None:
+        v, c, w, m = t.votes.c, t.comments.c, t.watches.c, t.merge_moves.c
+        merge = (
+            await self._conn.execute(t.merges.select().where(t.merges.c.idea_id == source.id))
+        ).one()
+        target = merge.into_id
+        moves = (
+            await self._conn.execute(t.merge_moves.select().where(m.idea_id == source.id))
+        ).all()
+        refs: dict[str, builtins.list[Any]] = {}
+        for move in moves:
+            refs.setdefault(move.kind, []).append(move)
+        moved_users = [r.ref for r in refs.get("vote", [])]
+        back = (
+            await self._conn.execute(
+                sa.select(v.user_id, v.created_at).where(
+                    v.idea_id == target, v.user_id.in_(moved_users)
+                )
+            )
+        ).all()
+        await self._conn.execute(
+            t.votes.update()
+            .where(v.idea_id == target, v.user_id.in_(moved_users))
+            .values(idea_id=source.id)
+        )
+        dropped = [
+            {"idea_id": source.id, "user_id": r.ref, "created_at": r.created_at}
+            for r in refs.get("vote_dropped", [])
+        ]
+        if dropped:
+            await self._conn.execute(t.votes.insert(), dropped)
+        comment_ids = [r.ref for r in refs.get("comment", [])]
+        comments_back = (
+            await self._conn.execute(
+                sa.select(c.id, c.created_at, c.moderation).where(
+                    c.idea_id == target, c.id.in_(comment_ids)
+                )
+            )
+        ).all()
+        # Only published comments are counted (a held one is counted when approved).
+        counted_back = [b for b in comments_back if b.moderation == Moderation.PUBLISHED.value]
+        await self._conn.execute(
+            t.comments.update()
+            .where(c.idea_id == target, c.id.in_(comment_ids))
+            .values(idea_id=source.id)
+        )
+        watch_users = [r.ref for r in refs.get("watch", [])]
+        await self._conn.execute(
+            t.watches.delete().where(w.idea_id == source.id, w.user_id.in_(watch_users))
+        )
+        await self._conn.execute(
+            t.watches.update()
+            .where(w.idea_id == target, w.user_id.in_(watch_users))
+            .values(idea_id=source.id)
+        )
+        for r in refs.get("watch_dropped", []):
+            await self._conn.execute(
+                _insert_ignoring_duplicates(self._conn, t.watches).values(
+                    idea_id=source.id, user_id=r.ref, watching=r.watching
+                )
+            )
+        # Rows withdrawn or deleted from the survivor since the merge do not come back.
+        came_back = {b.user_id for b in back}
+        lost_votes = [r.created_at for r in refs.get("vote", []) if r.ref not in came_back]
+        comments_returned = {b.id for b in comments_back}
+        lost_comments = [
+            r.created_at for r in refs.get("comment", []) if r.ref not in comments_returned
+        ]
+        returned = self._heat([b.created_at for b in back], [b.created_at for b in counted_back])
+        await _move_counters(
+            self._conn, target, votes=-len(back), comments=-len(counted_back), heat=-returned
+        )
+        # A merged idea takes no votes or comments, so when everything came back the source's
+        # counters are exactly those it had before (heat bit for bit).
+        heat = merge.heat
+        if lost_votes or lost_comments:
+            heat -= self._heat(lost_votes, lost_comments)
+        current = (
+            await self._conn.execute(
+                sa.select(t.ideas.c.votes, t.ideas.c.comments, t.ideas.c.heat).where(
+                    t.ideas.c.id == source.id
+                )
+            )
+        ).one()
+        await _move_counters(
+            self._conn,
+            source.id,
+            votes=len(back) + len(dropped) - current.votes,
+            comments=len(counted_back) - current.comments,
+            heat=heat - current.heat,
+        )
+        await self._conn.execute(
+            t.ideas.update().where(t.ideas.c.id == source.id).values(merged_into=None)
+        )
+        await self._conn.execute(t.merge_moves.delete().where(m.idea_id == source.id))
+        await self._conn.execute(t.merges.delete().where(t.merges.c.idea_id == source.id))
+
+
 class SqlCommentRepository:
     def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:
         self._conn = conn
@@ -690,13 +1166,11 @@ class SqlCommentRepository:
         )
         if comment.moderation is not Moderation.PUBLISHED:
             return  # counted when it is approved
-        await self._conn.execute(
-            t.ideas.update()
-            .where(t.ideas.c.id == comment.idea_id)
-            .values(
-                comments=t.ideas.c.comments + 1,
-                heat=t.ideas.c.heat + COMMENT_WEIGHT * heat_of(at, self._half_life),
-            )
+        await _move_counters(
+            self._conn,
+            comment.idea_id,
+            comments=1,
+            heat=COMMENT_WEIGHT * heat_of(at, self._half_life),
         )
 
     async def list(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 metadata = sa.MetaData(
@@ -97,6 +98,8 @@ forums = sa.Table(
     sa.Column("jira_issue_type", sa.String(64)),
     sa.Column("jira_status_map", sa.JSON),
     sa.Column("holds_first_posts", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The text search configuration of the forum's ideas (PostgreSQL); SQLite always uses porter.
+    sa.Column("search_language", sa.String(32), nullable=False, server_default="english"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("vendor_id", "slug"),
 )
@@ -126,6 +129,16 @@ ideas = sa.Table(
     sa.Column("moderation", sa.String(16), nullable=False, server_default="published"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # The forum's search language, copied on insert: PostgreSQL's generated column
+    # `search_vector` (to_tsvector(search_config, summary), GIN-indexed) may read only its own
+    # row. That column, the trigram index and SQLite's FTS5 tables and triggers are made by the
+    # search migration and named in adapters/sql/search.py, not here.
+    sa.Column(
+        "search_config",
+        sa.String(32).with_variant(postgresql.REGCONFIG(), "postgresql"),
+        nullable=False,
+        server_default="english",
+    ),
     sa.Index("ix_ideas_top", "forum_id", "votes", "created_at", "id"),
     sa.Index("ix_ideas_new", "forum_id", "created_at", "id"),
     sa.Index("ix_ideas_trending", "forum_id", "heat", "id"),
@@ -302,4 +315,46 @@ standings = sa.Table(
     sa.Column("vendor_id", ID, sa.ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("standing", sa.String(8), nullable=False),
+)
+
+# Every change of an idea's counters, with the values *before* it (adapters/sql/repositories.py
+# `_move_counters`). A walk through `top` or `trending` pins the `seq` it started at and orders
+# by the values as of then: current values for ideas with no later move, else the `before` of
+# their first later move. README "Ranking" proves why pages then never repeat or skip an idea.
+idea_moves = sa.Table(
+    "idea_moves",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("idea_id", ID, nullable=False),
+    sa.Column("forum_id", ID, nullable=False),
+    sa.Column("votes", sa.Integer, nullable=False),
+    sa.Column("heat", sa.Double, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_idea_moves_forum", "forum_id", "seq"),
+    sqlite_autoincrement=True,  # never reuse a seq, even after pruning
+)
+
+# One row per merged idea, with its counters before the merge, so unmerge restores them.
+merges = sa.Table(
+    "merges",
+    metadata,
+    sa.Column("idea_id", ID, sa.ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("into_id", ID, sa.ForeignKey("ideas.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("merged_by", ID),
+    sa.Column("merged_at", UtcDateTime, nullable=False),
+    sa.Column("votes", sa.Integer, nullable=False),
+    sa.Column("comments", sa.Integer, nullable=False),
+    sa.Column("heat", sa.Double, nullable=False),
+)
+
+# What one merge moved. kind: vote (moved), vote_dropped (the user had voted on the survivor
+# too), comment, watch (moved), watch_dropped (the user had a watch row on the survivor).
+merge_moves = sa.Table(
+    "merge_moves",
+    metadata,
+    sa.Column("idea_id", ID, sa.ForeignKey("merges.idea_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("ref", ID, primary_key=True),
+    sa.Column("created_at", UtcDateTime),
+    sa.Column("watching", sa.Boolean),
 )

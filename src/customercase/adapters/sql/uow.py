@@ -14,6 +14,7 @@ from customercase.adapters.sql.repositories import (
     SqlForumRepository,
     SqlIdeaRepository,
     SqlInboundLog,
+    SqlMergeRepository,
     SqlOutbox,
     SqlParticipantRepository,
     SqlRateLimitRepository,
@@ -31,6 +32,7 @@ from customercase.domain.ports import (
     ForumRepository,
     IdeaRepository,
     InboundLog,
+    MergeRepository,
     ModerationRepository,
     Outbox,
     ParticipantRepository,
@@ -60,6 +62,7 @@ class SqlUnitOfWork:
     comments: CommentRepository
     participants: ParticipantRepository
     inbound: InboundLog
+    merges: MergeRepository
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository
@@ -90,6 +93,7 @@ class SqlUnitOfWork:
         self.comments = SqlCommentRepository(conn, self._half_life)
         self.participants = SqlParticipantRepository(conn)
         self.inbound = SqlInboundLog(conn)
+        self.merges = SqlMergeRepository(conn, self._half_life)
         self.outbox = SqlOutbox(conn)
         self.rate_limits = SqlRateLimitRepository(conn)
         self.tokens = SqlTokenRepository(conn)

@@ -21,7 +21,9 @@ from customercase.entrypoints.http.schemas import (
     Idea,
     IdeaCreate,
     IdeaDetail,
+    IdeaList,
     IdeaPage,
+    MergeBody,
     Presenter,
     StatusChange,
     StatusName,
@@ -60,6 +62,19 @@ class ForumIdeasController(Controller):
             ForumId(forum_id), Sort(sort), Status(status) if status else None, q, limit, cursor
         )
         return present.idea_page(await ideas.list_ideas(query, _uid(user), uow=uow))
+
+    @get("/similar")
+    async def similar_ideas(
+        self,
+        forum_id: str,
+        q: Annotated[str, Parameter(min_length=1, max_length=200)],
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        present: Presenter,
+    ) -> IdeaList:
+        """Likely duplicates of the summary in q, best first: at most five."""
+        views = await ideas.similar_ideas(ForumId(forum_id), q, _uid(user), uow=uow)
+        return present.idea_list(views)
 
     @post("/")
     async def submit_idea(
@@ -185,3 +200,27 @@ class IdeaController(Controller):
             IdeaId(idea_id), Status(data.status), _uid(user), uow=uow, clock=clock, ids=ids
         )
         return present.idea(view)
+
+    @post("/merge", status_code=200)
+    async def merge(
+        self,
+        idea_id: str,
+        data: MergeBody,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        ids: Injected[Ids],
+        present: Presenter,
+    ) -> Idea:
+        """Merge this duplicate into another idea of the forum; answers the survivor (staff)."""
+        view = await ideas.merge_ideas(
+            IdeaId(idea_id), IdeaId(data.into), _uid(user), uow=uow, clock=clock, ids=ids
+        )
+        return present.idea(view)
+
+    @delete("/merge", status_code=200)
+    async def unmerge(
+        self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+    ) -> Idea:
+        """Undo the merge of this idea, restoring what it moved (staff only)."""
+        return present.idea(await ideas.unmerge_idea(IdeaId(idea_id), _uid(user), uow=uow))

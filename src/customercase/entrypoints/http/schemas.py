@@ -222,6 +222,14 @@ class IdeaPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class MergeBody(msgspec.Struct):
+    into: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class IdeaList(msgspec.Struct):
+    items: list[Idea]
+
+
 class CommentCreate(msgspec.Struct):
     body: Text
 
@@ -391,6 +399,9 @@ class Presenter:
 
     def idea_page(self, page: Page[IdeaView]) -> IdeaPage:
         return IdeaPage([self.idea(v) for v in page.items], page.next_cursor)
+
+    def idea_list(self, views: list[IdeaView]) -> IdeaList:
+        return IdeaList([self.idea(v) for v in views])
 
     def comment(self, view: CommentView) -> Comment:
         c = view.comment

@@ -1,0 +1,228 @@
+"""Search (`q`) and similar ideas through the API, on SQLite and on PostgreSQL (API.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customercase.bootstrap import Container
+from customercase.domain.ideas import IdeaQuery
+from customercase.services import ideas
+from tests.integration.conftest import Browser
+from tests.integration.seed import forum_with_idea
+from tests.integration.walk import open_forum, sign_up, submit
+
+SUMMARIES = [
+    "Export reports to CSV",
+    "Dark mode for the dashboard",
+    "Mode switch: dark or light in settings",
+    "Café menu in the app",
+    "中文搜索支持",
+    "Faster dashboard loading",
+]
+
+
+async def _forum_of(browser: Browser, summaries: list[str] = SUMMARIES) -> tuple[Any, str]:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+    for summary in summaries:
+        await submit(client, forum["id"], summary)
+    return client, forum["id"]
+
+
+async def _found(client: Any, forum_id: str, q: str, **params: Any) -> list[str]:
+    response = await client.get(f"/api/v1/forums/{forum_id}/ideas", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    return [item["summary"] for item in response.json()["items"]]
+
+
+async def test_a_word_finds_other_forms_of_it(browser: Browser) -> None:
+    client, forum_id = await _forum_of(browser)
+
+    found = await _found(client, forum_id, "exporting report ")
+
+    assert found == ["Export reports to CSV"]
+
+
+async def test_a_quoted_phrase_needs_its_words_side_by_side(browser: Browser) -> None:
+    client, forum_id = await _forum_of(browser)
+
+    phrase = await _found(client, forum_id, '"dark mode"')
+    words = await _found(client, forum_id, "dark mode")
+
+    assert phrase == ["Dark mode for the dashboard"]
+    assert sorted(words) == [
+        "Dark mode for the dashboard",
+        "Mode switch: dark or light in settings",
+    ]
+
+
+async def test_a_minus_word_excludes_ideas_holding_it(browser: Browser) -> None:
+    client, forum_id = await _forum_of(browser)
+
+    found = await _found(client, forum_id, "dark -dashboard")
+    only_exclusions = await _found(client, forum_id, "-dashboard -mode")
+
+    assert found == ["Mode switch: dark or light in settings"]
+    assert sorted(only_exclusions) == sorted(
+        ["Export reports to CSV", "Café menu in the app", "中文搜索支持"]
+    )
+
+
+async def test_the_last_word_matches_as_a_prefix_while_typing(browser: Browser) -> None:
+    client, forum_id = await _forum_of(browser)
+
+    typing = await _found(client, forum_id, "faster dashb")
+    earlier_word = await _found(client, forum_id, "dashb faster")
+
+    assert typing == ["Faster dashboard loading"]
+    assert earlier_word == []
+
+
+async def test_accents_case_and_cjk_are_searchable(browser: Browser) -> None:
+    client, forum_id = await _forum_of(browser)
+
+    accented = await _found(client, forum_id, "CAFÉ")
+    cjk = await _found(client, forum_id, "中文搜索支持")
+    symbols = await _found(client, forum_id, '"" - !!! ??')
+
+    assert accented == ["Café menu in the app"]
+    assert cjk == ["中文搜索支持"]
+    assert len(symbols) == len(SUMMARIES)
+
+
+async def test_a_word_no_idea_holds_finds_nothing(browser: Browser) -> None:
+    client, forum_id = await _forum_of(browser)
+
+    found = await _found(client, forum_id, "zeppelin")
+
+    assert found == []
+
+
+async def test_more_votes_rank_an_equal_match_higher(browser: Browser) -> None:
+    client, forum_id = await _forum_of(browser, ["Calendar sync", "Calendar export"])
+    listed = await client.get(f"/api/v1/forums/{forum_id}/ideas", params={"sort": "new"})
+    older = listed.json()["items"][-1]
+    for _ in range(3):
+        voter = await browser()
+        await sign_up(voter)
+        await voter.put(f"/api/v1/ideas/{older['id']}/vote")
+
+    found = await _found(client, forum_id, "calendar")
+
+    assert found == ["Calendar sync", "Calendar export"]
+
+
+async def test_pages_of_a_search_hold_every_match_once(browser: Browser) -> None:
+    summaries = [f"Widget number {n}" for n in range(7)] + ["Something else"]
+    client, forum_id = await _forum_of(browser, summaries)
+    seen: list[str] = []
+    cursor = None
+
+    for _ in range(10):
+        params: dict[str, Any] = {"q": "widget", "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get(f"/api/v1/forums/{forum_id}/ideas", params=params)).json()
+        seen += [item["summary"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert sorted(seen) == sorted(summaries[:7])
+
+
+async def test_a_private_forum_is_not_searched_by_outsiders(browser: Browser) -> None:
+    staff, outsider = await browser(), await browser()
+    await sign_up(staff)
+    await sign_up(outsider)
+    forum = await open_forum(staff, "private")
+    await submit(staff, forum["id"], "Secret roadmap item")
+
+    searched = await outsider.get(f"/api/v1/forums/{forum['id']}/ideas", params={"q": "secret"})
+    similar = await outsider.get(
+        f"/api/v1/forums/{forum['id']}/ideas/similar", params={"q": "secret roadmap"}
+    )
+    own = await _found(staff, forum["id"], "secret")
+
+    assert searched.status_code == similar.status_code == 404
+    assert own == ["Secret roadmap item"]
+
+
+async def _similar(client: Any, forum_id: str, q: str) -> list[str]:
+    response = await client.get(f"/api/v1/forums/{forum_id}/ideas/similar", params={"q": q})
+    assert response.status_code == 200, response.text
+    return [item["summary"] for item in response.json()["items"]]
+
+
+async def test_a_misspelled_summary_finds_its_duplicate(browser: Browser) -> None:
+    client, forum_id = await _forum_of(browser)
+
+    misspelled = await _similar(client, forum_id, "dashbaord drak mode")
+    reordered = await _similar(client, forum_id, "the dashboard in dark mode")
+    unrelated = await _similar(client, forum_id, "zeppelin")
+
+    assert misspelled[0] == "Dark mode for the dashboard"
+    assert reordered[0] == "Dark mode for the dashboard"
+    assert unrelated == []
+
+
+async def test_similar_answers_at_most_five(browser: Browser) -> None:
+    client, forum_id = await _forum_of(browser, [f"Report builder {n}" for n in range(8)])
+
+    found = await _similar(client, forum_id, "report builder")
+
+    assert len(found) == 5
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(q=st.text(max_size=60))
+def test_any_query_text_is_answered_never_an_error(
+    loop_container: tuple[asyncio.AbstractEventLoop, Container], q: str
+) -> None:
+    loop, container = loop_container
+
+    async def scenario() -> tuple[int, int]:
+        seeded = await forum_with_idea(container, 0)
+        page = await ideas.list_ideas(IdeaQuery(seeded.forum_id, text=q), None, uow=container.uow())
+        similar = await ideas.similar_ideas(seeded.forum_id, q, None, uow=container.uow())
+        return len(page.items), len(similar)
+
+    found, similar = loop.run_until_complete(scenario())
+
+    assert found <= 1 and similar <= 1
+
+
+@pytest.mark.parametrize("container", ["postgresql"], indirect=True)
+async def test_a_forum_searches_in_its_own_language(container: Container) -> None:
+    french, english = await forum_with_idea(container, 1), await forum_with_idea(container, 1)
+    async with container.uow() as uow:
+        forum = await uow.forums.get(french.forum_id)
+        assert forum is not None
+        await uow.forums.update(replace(forum, search_language="french"))
+        await uow.commit()
+    for seeded in (french, english):
+        await ideas.submit_idea(
+            ideas.SubmitIdea(seeded.forum_id, seeded.users[0], "Exporter les rapports"),
+            uow=container.uow(),
+            clock=container.clock(),
+            ids=container.ids(),
+        )
+
+    in_french = await ideas.list_ideas(
+        IdeaQuery(french.forum_id, text="rapport exporté"), None, uow=container.uow()
+    )
+    in_english = await ideas.list_ideas(
+        IdeaQuery(english.forum_id, text="rapport exporté"), None, uow=container.uow()
+    )
+
+    assert [v.idea.summary for v in in_french.items] == ["Exporter les rapports"]
+    assert in_english.items == []
