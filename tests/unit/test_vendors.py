@@ -294,7 +294,14 @@ async def test_private_forum_is_visible_to_invited_emails(world: World) -> None:
     admin = await world.staff(forum.vendor_id)
     guest = await world.user(email="guest@elsewhere.org", email_verified=True)
 
-    await invite_to_forum(forum.id, ["  Guest@Elsewhere.org"], admin.id, uow=world.uow)
+    await invite_to_forum(
+        forum.id,
+        ["  Guest@Elsewhere.org"],
+        admin.id,
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
+    )
 
     assert await get_forum(forum.id, guest.id, uow=world.uow) == forum
 
@@ -304,9 +311,16 @@ async def test_inviting_the_same_email_twice_is_no_error(world: World) -> None:
     admin = await world.staff(forum.vendor_id)
 
     await invite_to_forum(
-        forum.id, ["guest@elsewhere.org", "GUEST@elsewhere.org"], admin.id, uow=world.uow
+        forum.id,
+        ["guest@elsewhere.org", "GUEST@elsewhere.org"],
+        admin.id,
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
     )
-    await invite_to_forum(forum.id, ["guest@elsewhere.org"], admin.id, uow=world.uow)
+    await invite_to_forum(
+        forum.id, ["guest@elsewhere.org"], admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+    )
 
     assert world.store.tables.invitations == {(forum.id, "guest@elsewhere.org")}
 
@@ -316,14 +330,23 @@ async def test_customer_cannot_invite_to_a_forum(world: World) -> None:
     customer = await world.user()
 
     with pytest.raises(NotAllowed):
-        await invite_to_forum(forum.id, ["guest@elsewhere.org"], customer.id, uow=world.uow)
+        await invite_to_forum(
+            forum.id,
+            ["guest@elsewhere.org"],
+            customer.id,
+            uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
+        )
 
 
 async def test_anonymous_cannot_invite_to_a_forum(world: World) -> None:
     forum = await world.forum()
 
     with pytest.raises(NotSignedIn):
-        await invite_to_forum(forum.id, ["guest@elsewhere.org"], None, uow=world.uow)
+        await invite_to_forum(
+            forum.id, ["guest@elsewhere.org"], None, uow=world.uow, clock=world.clock, ids=world.ids
+        )
 
 
 async def test_inviting_nobody_names_the_emails(world: World) -> None:
@@ -331,7 +354,9 @@ async def test_inviting_nobody_names_the_emails(world: World) -> None:
     admin = await world.staff(forum.vendor_id)
 
     with pytest.raises(InvalidField) as error:
-        await invite_to_forum(forum.id, [], admin.id, uow=world.uow)
+        await invite_to_forum(
+            forum.id, [], admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+        )
 
     assert error.value.field == "emails"
 
@@ -341,6 +366,13 @@ async def test_inviting_a_malformed_email_names_the_emails_field(world: World) -
     admin = await world.staff(forum.vendor_id)
 
     with pytest.raises(InvalidField) as error:
-        await invite_to_forum(forum.id, ["guest.example.org"], admin.id, uow=world.uow)
+        await invite_to_forum(
+            forum.id,
+            ["guest.example.org"],
+            admin.id,
+            uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
+        )
 
     assert error.value.field == "emails"
