@@ -13,6 +13,7 @@ from customercase.domain.errors import (
     VendorNotFound,
 )
 from customercase.domain.ids import ForumId, UserId, VendorId
+from customercase.domain.notifications import NotificationKind
 from customercase.domain.vendors import Forum, Role, Visibility
 from customercase.services.vendors import (
     CreateForum,
@@ -376,3 +377,88 @@ async def test_inviting_a_malformed_email_names_the_emails_field(world: World) -
         )
 
     assert error.value.field == "emails"
+
+
+def _access_notices(world: World) -> list[tuple[UserId | None, str]]:
+    return [
+        (n.recipient_id, n.payload["access"])
+        for n in world.store.tables.outbox.values()
+        if n.kind is NotificationKind.FORUM_ACCESS_CHANGED
+    ]
+
+
+async def _made_private(world: World, forum: Forum, admin: UserId, **changes: object) -> None:
+    await update_forum(
+        UpdateForum(forum.id, admin, visibility=Visibility.PRIVATE, **changes),  # type: ignore[arg-type]
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
+    )
+
+
+async def test_making_a_forum_private_tells_those_who_posted_or_voted_there_they_lost_access(
+    world: World,
+) -> None:
+    forum = await world.forum()
+    admin = await world.staff(forum.vendor_id)
+    author, voter = await world.user(), await world.user()
+    idea = await world.idea(forum, author)
+    async with world.uow as uow:
+        await uow.votes.add(idea.id, voter.id, world.clock.now())
+        await uow.commit()
+
+    await _made_private(world, forum, admin.id)
+
+    assert sorted(_access_notices(world)) == sorted([(author.id, "revoked"), (voter.id, "revoked")])
+
+
+async def test_making_a_forum_private_tells_nobody_without_a_trace_in_it(world: World) -> None:
+    forum = await world.forum()
+    admin = await world.staff(forum.vendor_id)
+    await world.user()
+
+    await _made_private(world, forum, admin.id)
+
+    assert _access_notices(world) == []
+
+
+async def test_making_a_forum_private_leaves_its_staff_and_verified_invitees_untold(
+    world: World,
+) -> None:
+    forum = await world.forum()
+    admin = await world.staff(forum.vendor_id)
+    guest = await world.user(email="guest@elsewhere.org", email_verified=True)
+    await world.invite(forum, guest.email)
+    await world.idea(forum, admin)
+
+    await _made_private(world, forum, admin.id)
+
+    assert _access_notices(world) == []
+
+
+async def test_a_verified_person_invited_to_a_private_forum_is_told_they_got_access(
+    world: World,
+) -> None:
+    forum = await world.forum(visibility=Visibility.PRIVATE)
+    admin = await world.staff(forum.vendor_id)
+    guest = await world.user(email="guest@elsewhere.org", email_verified=True)
+
+    await invite_to_forum(
+        forum.id, [guest.email], admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+    )
+
+    assert _access_notices(world) == [(guest.id, "granted")]
+
+
+async def test_an_unverified_person_invited_is_not_told_until_they_prove_their_email(
+    world: World,
+) -> None:
+    forum = await world.forum(visibility=Visibility.PRIVATE)
+    admin = await world.staff(forum.vendor_id)
+    guest = await world.user(email="guest@elsewhere.org", email_verified=False)
+
+    await invite_to_forum(
+        forum.id, [guest.email], admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+    )
+
+    assert _access_notices(world) == []
