@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from customercase.adapters.fakes.identity import FakeIdentityProvider
+from customercase.adapters.fakes.memory import InMemoryUnitOfWork, LostRace
 from customercase.domain.errors import ExternalSignInFailed
-from customercase.domain.users import SIGN_IN_FLOW_LIFETIME, ExternalIdentity
+from customercase.domain.users import SIGN_IN_FLOW_LIFETIME, ExternalIdentity, hash_token
 from customercase.services.identity import (
     FinishGoogleSignIn,
     SignedIn,
@@ -147,3 +148,20 @@ async def test_a_deleted_account_no_longer_answers_to_its_google_identity(
     again = await google.sign_in()
 
     assert again.user.id != first.user.id
+
+
+async def test_of_two_callbacks_racing_with_one_state_only_the_first_commits(
+    google: Google,
+) -> None:
+    state = await google.start()
+    w = google.world
+    first, second = InMemoryUnitOfWork(w.store), InMemoryUnitOfWork(w.store)
+
+    async with first, second:
+        mine = await first.sign_in_flows.take(hash_token(state), w.clock.now())
+        theirs = await second.sign_in_flows.take(hash_token(state), w.clock.now())
+        await first.commit()
+        with pytest.raises(LostRace):
+            await second.commit()
+
+    assert mine is not None and mine == theirs

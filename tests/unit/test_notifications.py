@@ -9,7 +9,7 @@ import pytest
 
 from customercase.adapters.fakes.composer import FakeComposer
 from customercase.adapters.fakes.mailer import FakeMailer
-from customercase.adapters.fakes.memory import InMemoryUnitOfWork
+from customercase.adapters.fakes.memory import InMemoryUnitOfWork, LostRace
 from customercase.domain.errors import NotAllowed
 from customercase.domain.ideas import IdeaView, Status
 from customercase.domain.mail import Addressing, DeliveryState, OutgoingEmail, Signer
@@ -318,3 +318,43 @@ async def test_someone_who_stopped_watching_is_not_among_the_comment_deliveries_
 
     records = await list_deliveries(forum.id, staff.id, None, 10, uow=post.world.uow)
     assert [r.kind for r in records] == ["request_submitted"]
+
+
+async def test_of_two_workers_claiming_one_email_at_once_only_the_first_keeps_it(
+    post: Post,
+) -> None:
+    forum, _ = await _forum_with_staff(post)
+    await _submitted(post, forum, await post.world.user())
+    first, second = InMemoryUnitOfWork(post.world.store), InMemoryUnitOfWork(post.world.store)
+    now = post.world.clock.now()
+    until = now + timedelta(seconds=LEASE)
+
+    async with first, second:
+        mine = await first.outbox.claim(now, until, 10)
+        theirs = await second.outbox.claim(now, until, 10)
+        await first.commit()
+        with pytest.raises(LostRace):
+            await second.commit()
+
+    assert len(mine) == len(theirs) == 1
+    [delivery] = post.world.store.tables.deliveries.values()
+    assert delivery.attempts == 1
+
+
+async def test_a_worker_claiming_after_another_committed_its_claim_gets_nothing(
+    post: Post,
+) -> None:
+    forum, _ = await _forum_with_staff(post)
+    await _submitted(post, forum, await post.world.user())
+    first, second = InMemoryUnitOfWork(post.world.store), InMemoryUnitOfWork(post.world.store)
+    now = post.world.clock.now()
+    until = now + timedelta(seconds=LEASE)
+
+    async with first:
+        await first.outbox.claim(now, until, 10)
+        await first.commit()
+    async with second:
+        theirs = await second.outbox.claim(now, until, 10)
+        await second.commit()
+
+    assert theirs == []

@@ -23,6 +23,7 @@ from customercase.adapters.fakes.tables import (
     ConstraintViolated,
     Delivery,
     InMemoryStore,
+    LostRace,
     Tables,
     Transaction,
     require,
@@ -75,7 +76,7 @@ from customercase.domain.trending import COMMENT_WEIGHT, DEFAULT_HALF_LIFE_DAYS,
 from customercase.domain.users import OneTimeToken, Session, SignInFlow, TokenPurpose, User
 from customercase.domain.vendors import Forum, Role, Vendor, Viewer
 
-__all__ = ["ConstraintViolated", "InMemoryStore", "InMemoryUnitOfWork", "Tables"]
+__all__ = ["ConstraintViolated", "InMemoryStore", "InMemoryUnitOfWork", "LostRace", "Tables"]
 
 # As adapters/sql/repositories.py: a user's watch list is cut at this many ideas.
 WATCHED_MAX = 1000
@@ -630,7 +631,7 @@ class InMemoryParticipantRepository:
             db.participants[idea_id, user_id] = (added_by, utc(at))
             return True
 
-        return self._tx.write(insert)
+        return self._tx.write(insert, atomic=True)
 
 
 class InMemoryInboundLog:
@@ -644,7 +645,7 @@ class InMemoryInboundLog:
             db.inbound_messages[message_id] = utc(at)
             return True
 
-        return self._tx.write(insert)
+        return self._tx.write(insert, atomic=True)
 
 
 class InMemoryOutbox:
@@ -668,25 +669,33 @@ class InMemoryOutbox:
         self._tx.write(insert)
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        # The rows are chosen once, when the statement runs; the commit claims those again,
+        # and a row another worker claimed meanwhile makes it raise LostRace.
+        chosen: list[str] | None = None
+
         def claim(db: Tables) -> list[Claim]:
-            due = sorted(
-                (d.due_at, k)
-                for k, d in db.deliveries.items()
-                if d.state is DeliveryState.PENDING and d.due_at <= now
-            )[:limit]
+            nonlocal chosen
+            if chosen is None:
+                chosen = [
+                    k
+                    for _, k in sorted(
+                        (d.due_at, k)
+                        for k, d in db.deliveries.items()
+                        if d.state is DeliveryState.PENDING and d.due_at <= now
+                    )[:limit]
+                ]
             claims = []
-            for _, k in due:
-                taken = replace(
-                    db.deliveries[k],
-                    due_at=utc(lease_until),
-                    attempts=db.deliveries[k].attempts + 1,
-                )
+            for k in chosen:
+                found = db.deliveries.get(k)
+                if found is None or found.state is not DeliveryState.PENDING or found.due_at > now:
+                    continue
+                taken = replace(found, due_at=utc(lease_until), attempts=found.attempts + 1)
                 db.deliveries[k] = taken
                 claims.append(Claim(db.outbox[k], taken.attempts))
             claims.sort(key=lambda c: (c.notification.created_at, c.notification.id))
             return claims
 
-        return self._tx.write(claim)
+        return self._tx.write(claim, atomic=True)
 
     async def finish(
         self, notification: Notification, state: DeliveryState, at: datetime, error: str = ""
@@ -770,7 +779,7 @@ class InMemoryTokenRepository:
             db.tokens[token_hash] = (token, now)
             return token.user_id
 
-        return self._tx.write(use)
+        return self._tx.write(use, atomic=True)
 
     async def sweep(self, now: datetime) -> int:
         def sweep(db: Tables) -> int:
@@ -825,7 +834,7 @@ class InMemorySignInFlowRepository:
             flow = db.sign_in_flows.pop(state_hash, None)
             return flow if flow is not None and flow.expires_at > now else None
 
-        return self._tx.write(take)
+        return self._tx.write(take, atomic=True)
 
     async def sweep(self, now: datetime) -> int:
         def sweep(db: Tables) -> int:

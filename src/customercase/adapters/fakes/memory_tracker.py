@@ -101,7 +101,7 @@ class InMemoryTrackerRepository:
             db.tracker_sync[forum_id] = progress
             return free
 
-        return self._tx.write(take)
+        return self._tx.write(take, atomic=True)
 
     async def release_lease(self, forum_id: ForumId, holder: str) -> None:
         def update(db: Tables) -> None:
@@ -121,7 +121,7 @@ class InMemoryTrackerRepository:
             db.webhook_deliveries[key] = utc(at)
             return True
 
-        return self._tx.write(insert)
+        return self._tx.write(insert, atomic=True)
 
 
 def _sync_row(db: Tables, forum_id: ForumId) -> SyncProgress:

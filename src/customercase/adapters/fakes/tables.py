@@ -5,8 +5,11 @@ unit of work reads a snapshot taken when its block opens, plus its own writes. E
 kept in a journal; `commit()` replays the journal on the store's latest state, so two units of
 work that interleave both land, with counters moved relative to what the other committed, as
 row-level updates would in the database; a clash with what the other committed (the same email)
-raises from `commit()` here, where the database would raise it from the write. Leaving the block
-without `commit()` drops the journal.
+raises from `commit()` here, where the database would raise it from the write. A write whose
+answer the caller acts on (claiming outbox rows, using a token, taking a sign-in flow or a sync
+lease, a first sighting) is journalled as atomic: if the replay answers differently, because
+another unit of work took the row first, `commit()` raises `LostRace`. Leaving the block without
+`commit()` drops the journal.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ T = TypeVar("T")
 
 class ConstraintViolated(Exception):
     """A write the database would refuse with an IntegrityError the SQL adapter lets through."""
+
+
+class LostRace(Exception):
+    """Raised from commit() when an atomic write (a claim, a token's use, a lease) would answer
+    differently on what another unit of work committed meanwhile: the database would have made
+    this caller wait and told it so; the fake can only refuse the late commit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +134,24 @@ class Transaction:
             raise RuntimeError("repository used outside 'async with uow'")
         return self.tables
 
-    def write(self, change: Callable[[Tables], T]) -> T:
+    def write(self, change: Callable[[Tables], T], *, atomic: bool = False) -> T:
         """Apply the change now, and again to the store on commit. It must check before it
-        mutates, so that a change which raises leaves the tables as they were."""
+        mutates, so that a change which raises leaves the tables as they were.
+
+        `atomic`: the caller acts on the answer (a claimed row, a token's user, a first
+        sighting), so on commit the change must answer the same again, or LostRace is raised.
+        """
         result = change(self.read())
-        self.journal.append(change)
+        if not atomic:
+            self.journal.append(change)
+            return result
+
+        def again(db: Tables) -> T:
+            if (replayed := change(db)) != result:
+                raise LostRace(f"another unit of work committed first: {change.__qualname__}")
+            return replayed
+
+        self.journal.append(again)
         return result
 
 
