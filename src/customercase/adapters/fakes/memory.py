@@ -764,6 +764,7 @@ class InMemoryTokenRepository:
     async def add(self, token: OneTimeToken) -> None:
         def insert(db: Tables) -> None:
             require(token.token_hash not in db.tokens, "duplicate token hash")
+            require(token.user_id in db.users, "token of an unknown user")
             db.tokens[token.token_hash] = (token, None)
 
         self._tx.write(insert)
