@@ -13,6 +13,7 @@ from customercase.domain.errors import (
     VendorNotFound,
 )
 from customercase.domain.ids import ForumId, UserId, VendorId
+from customercase.domain.notifications import NotificationKind
 from customercase.domain.vendors import Forum, Role, Visibility
 from customercase.services.vendors import (
     CreateForum,
@@ -294,7 +295,14 @@ async def test_private_forum_is_visible_to_invited_emails(world: World) -> None:
     admin = await world.staff(forum.vendor_id)
     guest = await world.user(email="guest@elsewhere.org", email_verified=True)
 
-    await invite_to_forum(forum.id, ["  Guest@Elsewhere.org"], admin.id, uow=world.uow)
+    await invite_to_forum(
+        forum.id,
+        ["  Guest@Elsewhere.org"],
+        admin.id,
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
+    )
 
     assert await get_forum(forum.id, guest.id, uow=world.uow) == forum
 
@@ -304,9 +312,16 @@ async def test_inviting_the_same_email_twice_is_no_error(world: World) -> None:
     admin = await world.staff(forum.vendor_id)
 
     await invite_to_forum(
-        forum.id, ["guest@elsewhere.org", "GUEST@elsewhere.org"], admin.id, uow=world.uow
+        forum.id,
+        ["guest@elsewhere.org", "GUEST@elsewhere.org"],
+        admin.id,
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
     )
-    await invite_to_forum(forum.id, ["guest@elsewhere.org"], admin.id, uow=world.uow)
+    await invite_to_forum(
+        forum.id, ["guest@elsewhere.org"], admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+    )
 
     assert world.store.tables.invitations == {(forum.id, "guest@elsewhere.org")}
 
@@ -316,14 +331,23 @@ async def test_customer_cannot_invite_to_a_forum(world: World) -> None:
     customer = await world.user()
 
     with pytest.raises(NotAllowed):
-        await invite_to_forum(forum.id, ["guest@elsewhere.org"], customer.id, uow=world.uow)
+        await invite_to_forum(
+            forum.id,
+            ["guest@elsewhere.org"],
+            customer.id,
+            uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
+        )
 
 
 async def test_anonymous_cannot_invite_to_a_forum(world: World) -> None:
     forum = await world.forum()
 
     with pytest.raises(NotSignedIn):
-        await invite_to_forum(forum.id, ["guest@elsewhere.org"], None, uow=world.uow)
+        await invite_to_forum(
+            forum.id, ["guest@elsewhere.org"], None, uow=world.uow, clock=world.clock, ids=world.ids
+        )
 
 
 async def test_inviting_nobody_names_the_emails(world: World) -> None:
@@ -331,7 +355,9 @@ async def test_inviting_nobody_names_the_emails(world: World) -> None:
     admin = await world.staff(forum.vendor_id)
 
     with pytest.raises(InvalidField) as error:
-        await invite_to_forum(forum.id, [], admin.id, uow=world.uow)
+        await invite_to_forum(
+            forum.id, [], admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+        )
 
     assert error.value.field == "emails"
 
@@ -341,6 +367,98 @@ async def test_inviting_a_malformed_email_names_the_emails_field(world: World) -
     admin = await world.staff(forum.vendor_id)
 
     with pytest.raises(InvalidField) as error:
-        await invite_to_forum(forum.id, ["guest.example.org"], admin.id, uow=world.uow)
+        await invite_to_forum(
+            forum.id,
+            ["guest.example.org"],
+            admin.id,
+            uow=world.uow,
+            clock=world.clock,
+            ids=world.ids,
+        )
 
     assert error.value.field == "emails"
+
+
+def _access_notices(world: World) -> list[tuple[UserId | None, str]]:
+    return [
+        (n.recipient_id, n.payload["access"])
+        for n in world.store.tables.outbox.values()
+        if n.kind is NotificationKind.FORUM_ACCESS_CHANGED
+    ]
+
+
+async def _made_private(world: World, forum: Forum, admin: UserId, **changes: object) -> None:
+    await update_forum(
+        UpdateForum(forum.id, admin, visibility=Visibility.PRIVATE, **changes),  # type: ignore[arg-type]
+        uow=world.uow,
+        clock=world.clock,
+        ids=world.ids,
+    )
+
+
+async def test_making_a_forum_private_tells_those_who_posted_or_voted_there_they_lost_access(
+    world: World,
+) -> None:
+    forum = await world.forum()
+    admin = await world.staff(forum.vendor_id)
+    author, voter = await world.user(), await world.user()
+    idea = await world.idea(forum, author)
+    async with world.uow as uow:
+        await uow.votes.add(idea.id, voter.id, world.clock.now())
+        await uow.commit()
+
+    await _made_private(world, forum, admin.id)
+
+    assert sorted(_access_notices(world)) == sorted([(author.id, "revoked"), (voter.id, "revoked")])
+
+
+async def test_making_a_forum_private_tells_nobody_without_a_trace_in_it(world: World) -> None:
+    forum = await world.forum()
+    admin = await world.staff(forum.vendor_id)
+    await world.user()
+
+    await _made_private(world, forum, admin.id)
+
+    assert _access_notices(world) == []
+
+
+async def test_making_a_forum_private_leaves_its_staff_and_verified_invitees_untold(
+    world: World,
+) -> None:
+    forum = await world.forum()
+    admin = await world.staff(forum.vendor_id)
+    guest = await world.user(email="guest@elsewhere.org", email_verified=True)
+    await world.invite(forum, guest.email)
+    await world.idea(forum, admin)
+
+    await _made_private(world, forum, admin.id)
+
+    assert _access_notices(world) == []
+
+
+async def test_a_verified_person_invited_to_a_private_forum_is_told_they_got_access(
+    world: World,
+) -> None:
+    forum = await world.forum(visibility=Visibility.PRIVATE)
+    admin = await world.staff(forum.vendor_id)
+    guest = await world.user(email="guest@elsewhere.org", email_verified=True)
+
+    await invite_to_forum(
+        forum.id, [guest.email], admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+    )
+
+    assert _access_notices(world) == [(guest.id, "granted")]
+
+
+async def test_an_unverified_person_invited_is_not_told_until_they_prove_their_email(
+    world: World,
+) -> None:
+    forum = await world.forum(visibility=Visibility.PRIVATE)
+    admin = await world.staff(forum.vendor_id)
+    guest = await world.user(email="guest@elsewhere.org", email_verified=False)
+
+    await invite_to_forum(
+        forum.id, [guest.email], admin.id, uow=world.uow, clock=world.clock, ids=world.ids
+    )
+
+    assert _access_notices(world) == []
