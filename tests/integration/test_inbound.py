@@ -20,6 +20,7 @@ from tests.inbound_corpus import (
 )
 from tests.integration.conftest import INBOUND_PASSWORD, INBOUND_USER, Browser
 from tests.integration.mailflow import drain, headers_of, mail_to, outbox_rows
+from tests.integration.seed import mark_verified
 from tests.integration.walk import PASSWORD, open_forum, sign_up, submit, unique
 
 WEBHOOK = "/webhooks/postmark/inbound"
@@ -138,7 +139,10 @@ async def test_a_sender_a_private_forum_refuses_gets_nothing_created(
     await sign_up(ada, "Ada Staff")
     forum = await open_forum(ada, "private")
     stranger = f"{unique('stranger')}@example.net"
-    invited = f"{unique('invited')}@example.net"
+    # An invitation names an address; only a verified account proves it (Forum.admits).
+    invited_user = await sign_up(await mail_browser(), "Ivy Invited")
+    await mark_verified(mail_container, invited_user["id"])
+    invited = invited_user["email"]
     await ada.post(f"/api/v1/forums/{forum['id']}/invitations", json={"emails": [invited]})
 
     refused = await deliver(ada, payload(forum_hash(forum), sender=stranger))

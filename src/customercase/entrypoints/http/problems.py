@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -148,7 +148,13 @@ def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Respons
 
 def _unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     # The JSON decoder raises these itself, past Litestar's own DecodeError handling.
-    reason = "it is nested too deeply" if isinstance(exc, RecursionError) else "it is not UTF-8"
+    reason = (
+        "it is nested too deeply"
+        if isinstance(exc, RecursionError)
+        else "it is not JSON"
+        if isinstance(exc, SerializationException)
+        else "it is not UTF-8"
+    )
     log.info("unreadable body", error=type(exc).__name__, path=request.url.path)
     return problem(400, "malformed", f"The request body cannot be read: {reason}.")
 
@@ -172,6 +178,8 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     DBAPIError: _database_error,
     PoolTimeout: _unavailable,
     RecursionError: _unreadable_body,
+    # A body that is not JSON, met where Litestar decodes it outside a handler's `data`.
+    SerializationException: _unreadable_body,
     UnicodeDecodeError: _unreadable_body,
     ValueError: _value_error,
     ConnectionError: _unavailable,
