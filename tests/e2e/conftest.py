@@ -67,6 +67,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         port=port,
         argon2_time_cost=1,
         argon2_memory_kib=1024,
+        secret_key="e2e-secret-key-not-for-production",
+        is_local=True,
     )
 
     async def prepare(container: Container) -> Demo:
