@@ -77,7 +77,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     google_client_secret: str = ""
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
     log_level: str = "info"
-    is_local: bool = True
+    # A local run (`customercase run` sets it): the dev mailbox page, a fallback secret key.
+    is_local: bool = False
     jira_webhook_secret: str = ""
     jira_timeout_seconds: float = 10.0
     jira_description_ttl_seconds: float = 60.0

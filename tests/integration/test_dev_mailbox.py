@@ -8,12 +8,13 @@ import msgspec
 from customercase.bootstrap import Container, build_container
 from customercase.domain.mail import Delivery, OutgoingEmail
 from customercase.entrypoints.http.app import create_asgi
-from tests.integration.conftest import Browser
+from tests.integration.conftest import Browser, browsers_of
 
 
 async def test_mail_kept_locally_is_listed_and_readable_with_its_html_escaped(
-    container: Container, browser: Browser
+    container: Container,
 ) -> None:
+    local = build_container(msgspec.structs.replace(container.settings(), is_local=True))
     email = OutgoingEmail(
         to="pat@example.net",
         subject="Re: <b>Dark mode</b>",
@@ -21,12 +22,13 @@ async def test_mail_kept_locally_is_listed_and_readable_with_its_html_escaped(
         html="<p onclick='x'>Hello</p>",
         reply_to="in+abc@inbound.example.com",
     )
-    client = await browser()
+    async with browsers_of(create_asgi(local)) as browser:
+        client = await browser()
 
-    results = await container.mailer().send_batch([email])
-    listing = await client.get("/dev/mailbox")
-    stored = (await container.dev_mailbox().recent(1))[0]  # type: ignore[union-attr]
-    shown = await client.get(f"/dev/mailbox/{stored.id}")
+        results = await local.mailer().send_batch([email])
+        listing = await client.get("/dev/mailbox")
+        stored = (await local.dev_mailbox().recent(1))[0]  # type: ignore[union-attr]
+        shown = await client.get(f"/dev/mailbox/{stored.id}")
 
     assert results[0].delivery is Delivery.SENT
     assert "pat@example.net" in listing.text and "&lt;b&gt;Dark mode&lt;/b&gt;" in listing.text
@@ -48,3 +50,11 @@ async def test_the_dev_mailbox_is_not_served_when_postmark_sends_the_mail(
     assert response.status_code == 404
     assert with_postmark.dev_mailbox() is None
     await with_postmark.engine().dispose()
+
+
+async def test_the_dev_mailbox_is_not_served_outside_a_local_run(browser: Browser) -> None:
+    client = await browser()
+
+    listing = await client.get("/dev/mailbox")
+
+    assert listing.status_code == 404
