@@ -340,7 +340,7 @@ async def test_a_private_forum_is_a_404_page_for_outsiders(open_page: OpenPage, 
             **kw,
         )
         idea = await ideas.submit_idea(
-            ideas.SubmitIdea(forum.id, staff.user.id, "Hidden idea"), **kw
+            ideas.SubmitIdea(forum.id, staff.user.id, "Hidden idea"), spam=container.spam(), **kw
         )
         return forum.id, idea.idea.id
 

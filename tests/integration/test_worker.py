@@ -37,6 +37,7 @@ def _start_worker(
         "CUSTOMERCASE_POSTMARK_SERVER_TOKEN": TOKEN,
         "CUSTOMERCASE_POSTMARK_API_URL": postmark.url,
         "CUSTOMERCASE_MAIL_FROM": SENDER,
+        "CUSTOMERCASE_SECRET_KEY": settings.secret_key,
         "CUSTOMERCASE_WORKER_POLL_SECONDS": "0.1",
         "CUSTOMERCASE_LOG_LEVEL": "warning",
         **env,

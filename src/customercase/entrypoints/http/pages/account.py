@@ -13,7 +13,12 @@ from customercase.domain.errors import BadCredentials, Conflict, InvalidField, N
 from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
-from customercase.entrypoints.http.identity import SESSION_COOKIE, cleared_cookie, session_cookie
+from customercase.entrypoints.http.identity import (
+    SESSION_COOKIE,
+    cleared_cookie,
+    client_address,
+    session_cookie,
+)
 from customercase.entrypoints.http.pages.common import (
     Form,
     field_errors,
@@ -88,7 +93,11 @@ class AccountPages(Controller):
     ) -> Template | Redirect:
         """Create the account, sign it in and go on; a broken rule shows next to its field."""
         cmd = identity.SignUp(
-            data.email, data.name, data.password, request.cookies.get(SESSION_COOKIE)
+            data.email,
+            data.name,
+            data.password,
+            request.cookies.get(SESSION_COOKIE),
+            address=client_address(request),
         )
         try:
             signed_in = await identity.sign_up(cmd, uow=uow, hasher=hasher, clock=clock, ids=ids)
@@ -120,7 +129,12 @@ class AccountPages(Controller):
         secure_cookies: bool,
     ) -> Template | Redirect:
         """Sign in and go back where the user came from; one message for any failure."""
-        cmd = identity.SignIn(data.email, data.password, request.cookies.get(SESSION_COOKIE))
+        cmd = identity.SignIn(
+            data.email,
+            data.password,
+            request.cookies.get(SESSION_COOKIE),
+            address=client_address(request),
+        )
         try:
             signed_in = await identity.sign_in(cmd, uow=uow, hasher=hasher, clock=clock, ids=ids)
         except BadCredentials as error:
