@@ -457,7 +457,7 @@ async def test_text_without_a_word_is_no_query_and_lists_every_idea(world: World
     forum, author = await world.forum(), await world.user()
     idea = await world.idea(forum, author, summary="Dark mode")
 
-    page = await listed(world, forum, text="% -!? \"\"")
+    page = await listed(world, forum, text='% -!? ""')
 
     assert ids_of(page) == [idea.id]
 
