@@ -133,6 +133,8 @@ async def _act(container: Container, idea_id: IdeaId, user: UserId, action: str)
         await ideas.unvote(idea_id, user, uow=uow)
     elif action == "comment":
         cmd = ideas.AddComment(idea_id, user, "A comment", CommentSource.WEB)
-        await ideas.add_comment(cmd, uow=uow, clock=clock, ids=container.ids())
+        await ideas.add_comment(
+            cmd, uow=uow, clock=clock, ids=container.ids(), spam=container.spam()
+        )
     else:
         await ideas.set_watching(idea_id, user, action == "watch", uow=uow)

@@ -47,7 +47,9 @@ def test_pages_of_a_walk_never_repeat_or_skip_an_idea_while_votes_move(
             await ideas.unvote(idea_id, user, uow=uow)
         else:
             cmd = ideas.AddComment(idea_id, user, "Me too", CommentSource.WEB)
-            await ideas.add_comment(cmd, uow=uow, clock=clock, ids=container.ids())
+            await ideas.add_comment(
+                cmd, uow=uow, clock=clock, ids=container.ids(), spam=container.spam()
+            )
 
     async def scenario() -> tuple[list[IdeaId], list[IdeaId]]:
         seeded = await forum_with_idea(container, PEOPLE)
