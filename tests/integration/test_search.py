@@ -215,6 +215,7 @@ async def test_a_forum_searches_in_its_own_language(container: Container) -> Non
             uow=container.uow(),
             clock=container.clock(),
             ids=container.ids(),
+            spam=container.spam(),
         )
 
     in_french = await ideas.list_ideas(
