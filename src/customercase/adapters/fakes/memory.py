@@ -1,7 +1,8 @@
 """The unit of work and its repositories in memory: the SQL adapter's twin for unit tests.
 
 Every repository here mirrors its counterpart in `adapters/sql/` (repositories.py here,
-moderation.py in memory_moderation.py, tracker.py in memory_tracker.py), constraint for
+moderation.py in memory_moderation.py, tracker.py in memory_tracker.py, merges in
+memory_merges.py; how search terms match in memory is told in memory_search.py), constraint for
 constraint: the same domain errors on duplicates, counters and heat moved together with the rows,
 the same sort keys and the same cursors. A constraint the SQL adapter does not translate into a
 domain error (a missing user behind a vote, say) raises `ConstraintViolated` here, as the database
