@@ -1,7 +1,8 @@
 """The unit of work and its repositories in memory: the SQL adapter's twin for unit tests.
 
 Every repository here mirrors its counterpart in `adapters/sql/` (repositories.py here,
-moderation.py in memory_moderation.py, tracker.py in memory_tracker.py), constraint for
+moderation.py in memory_moderation.py, tracker.py in memory_tracker.py, merges in
+memory_merges.py; how search terms match in memory is told in memory_search.py), constraint for
 constraint: the same domain errors on duplicates, counters and heat moved together with the rows,
 the same sort keys and the same cursors. A constraint the SQL adapter does not translate into a
 domain error (a missing user behind a vote, say) raises `ConstraintViolated` here, as the database
@@ -11,13 +12,22 @@ How transactions work is told in tables.py.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from customercase.adapters.fakes.memory_merges import InMemoryMergeRepository
 from customercase.adapters.fakes.memory_moderation import InMemoryModerationRepository
+from customercase.adapters.fakes.memory_search import (
+    any_word_rank,
+    matches,
+    relevance,
+    vote_boost,
+    words_of,
+)
 from customercase.adapters.fakes.memory_tracker import InMemoryTrackerRepository
 from customercase.adapters.fakes.tables import (
     ConstraintViolated,
@@ -26,11 +36,12 @@ from customercase.adapters.fakes.tables import (
     LostRace,
     Tables,
     Transaction,
+    move_counters,
     require,
     utc,
 )
 from customercase.domain.cursors import Key, cursor_time, decode_cursor, encode_cursor
-from customercase.domain.errors import EmailTaken, SlugTaken
+from customercase.domain.errors import EmailTaken, InvalidField, SlugTaken
 from customercase.domain.ideas import (
     Author,
     Comment,
@@ -49,6 +60,7 @@ from customercase.domain.ports import (
     ForumRepository,
     IdeaRepository,
     InboundLog,
+    MergeRepository,
     ModerationRepository,
     Outbox,
     ParticipantRepository,
@@ -71,6 +83,7 @@ from customercase.domain.privacy import (
     WatchRecord,
     erased_email,
 )
+from customercase.domain.search import Term, parse_query, trigram_similarity
 from customercase.domain.spam import Moderation
 from customercase.domain.trending import COMMENT_WEIGHT, DEFAULT_HALF_LIFE_DAYS, heat_of
 from customercase.domain.users import OneTimeToken, Session, SignInFlow, TokenPurpose, User
@@ -328,6 +341,7 @@ class InMemoryForumRepository:
                 allowed_domains=forum.allowed_domains,
                 jira=forum.jira,
                 holds_first_posts=forum.holds_first_posts,
+                search_language=forum.search_language,
             )
             if _forum_clashes(db, changed):
                 raise SlugTaken()
@@ -380,49 +394,76 @@ def _viewers(db: Tables, forum: Forum, which: Callable[[User], bool]) -> list[Vi
     ]
 
 
-# The sort key of each order, compared descending; each ends in the unique id, as in SQL.
-def _sort_key(sort: Sort, idea: Idea, heat: float) -> tuple[Any, ...]:
+# The sort key of each order given an idea's counters as of the walk's snapshot, compared
+# descending; each ends in the unique id, as in SQL.
+def _sort_key(sort: Sort, idea: Idea, votes: int, heat: float) -> tuple[Any, ...]:
     if sort is Sort.TOP:
-        return (idea.votes, idea.created_at, idea.id)
+        return (votes, idea.created_at, idea.id)
     if sort is Sort.NEW:
         return (idea.created_at, idea.id)
     return (heat, idea.id)
 
 
+# As adapters/sql/repositories.py: a `top` or `trending` cursor starts with the idea_moves seq
+# its walk is pinned to; a search cursor is (relevance, id).
 _CURSOR_SHAPES: dict[Sort, tuple[type, ...]] = {
-    Sort.TOP: (int, str, str),
+    Sort.TOP: (int, int, str, str),
     Sort.NEW: (str, str),
-    Sort.TRENDING: (float, str),
+    Sort.TRENDING: (int, float, str),
 }
+_SEARCH_CURSOR = (float, str)
+MOVES_MAX = 10_000  # counter moves since a walk began before its cursor is refused as stale
+SIMILAR_THRESHOLD = 0.3  # pg_trgm's default similarity threshold, as in SQL
 
 
-def _cursor_key(sort: Sort, idea: Idea, heat: float) -> Key:
+def _bound(sort: Sort, after: Key) -> tuple[Any, ...]:
+    """The sort key a cursor (less its snapshot) names; raise InvalidField for a foreign one."""
     if sort is Sort.TOP:
-        return [idea.votes, idea.created_at.isoformat(), idea.id]
+        return (after[0], cursor_time(after[1]), after[2])
     if sort is Sort.NEW:
-        return [idea.created_at.isoformat(), idea.id]
-    return [heat, idea.id]
+        return (cursor_time(after[0]), after[1])
+    return (float(after[0]), after[1])
 
 
-def _cursor_bound(sort: Sort, cursor: str) -> tuple[Any, ...]:
-    """The sort key a cursor names; raise InvalidField for one this order did not give out."""
-    key = decode_cursor(cursor, _CURSOR_SHAPES[sort])
-    if sort is Sort.TOP:
-        return (key[0], cursor_time(key[1]), key[2])
-    if sort is Sort.NEW:
-        return (cursor_time(key[0]), key[1])
-    return (float(key[0]), key[1])
+def _cursor_values(key: tuple[Any, ...]) -> Key:
+    return [v.isoformat() if isinstance(v, datetime) else v for v in key]
 
 
-def _matches(summary: str, text: str) -> bool:
-    # As the SQL adapter: every one of the first ten words, anywhere, ignoring case.
-    return all(word.lower() in summary.lower() for word in text.split()[:10])
+def _moved_since(
+    db: Tables, forum_id: ForumId, snapshot: int | None
+) -> dict[str, tuple[int, float]]:
+    """The counters, as of the snapshot, of the forum's ideas that moved after it."""
+    if snapshot is None:
+        return {}
+    moves = [m for m in db.idea_moves if m.forum_id == forum_id and m.seq > snapshot]
+    if len(moves) > MOVES_MAX:
+        raise InvalidField("cursor", "This list has changed a lot since; start again.")
+    first: dict[str, tuple[int, float]] = {}
+    for m in moves:
+        first.setdefault(m.idea_id, (m.votes, m.heat))
+    return first
 
 
 def _view(db: Tables, idea: Idea, viewer_id: UserId | None) -> IdeaView:
     voted = viewer_id is not None and (idea.id, viewer_id) in db.votes
     watching = viewer_id is not None and db.watches.get((idea.id, viewer_id), False)
     return IdeaView(idea, Author(idea.author_id, db.users[idea.author_id].name), voted, watching)
+
+
+def _listed(db: Tables, query: IdeaQuery) -> list[Idea]:
+    """The forum's ideas a list shows, before any text or cursor: unmerged and published.
+
+    The SQL adapter's search path (`_search`) and `similar` leave out the moderation filter
+    its plain list has; the fake keeps held and rejected ideas out of all three.
+    """
+    return [
+        i
+        for i in db.ideas.values()
+        if i.forum_id == query.forum_id
+        and i.merged_into is None
+        and i.is_published
+        and (query.status is None or i.status is query.status)
+    ]
 
 
 class InMemoryIdeaRepository:
@@ -466,28 +507,70 @@ class InMemoryIdeaRepository:
         return _view(db, idea, viewer_id) if idea is not None else None
 
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
+        terms = parse_query(query.text or "")
+        if terms:
+            return self._search(query, terms, viewer_id)
         db = self._tx.read()
-        ideas = [
-            i
-            for i in db.ideas.values()
-            if i.forum_id == query.forum_id and i.merged_into is None and i.is_published
-        ]
-        if query.status is not None:
-            ideas = [i for i in ideas if i.status is query.status]
-        if query.text:
-            text = query.text
-            ideas = [i for i in ideas if _matches(i.summary, text)]
-        if query.after:
-            bound = _cursor_bound(query.sort, query.after)
-            ideas = [i for i in ideas if _sort_key(query.sort, i, db.heat[i.id]) < bound]
-        ideas.sort(key=lambda i: _sort_key(query.sort, i, db.heat[i.id]), reverse=True)
-        rows = ideas[: query.limit + 1]
-        items = [_view(db, i, viewer_id) for i in rows[: query.limit]]
+        after = decode_cursor(query.after, _CURSOR_SHAPES[query.sort]) if query.after else None
+        snapshot: int | None = None
+        if query.sort is not Sort.NEW:
+            latest = db.idea_moves[-1].seq if db.idea_moves else 0
+            snapshot = int(after.pop(0)) if after else latest
+        as_of = _moved_since(db, query.forum_id, snapshot)
+        bound = _bound(query.sort, after) if after else None
+        keyed: list[tuple[tuple[Any, ...], Idea]] = []
+        for idea in _listed(db, query):
+            votes, heat = as_of.get(idea.id, (idea.votes, db.heat[idea.id]))
+            key = _sort_key(query.sort, idea, votes, heat)
+            if bound is None or key < bound:
+                keyed.append((key, idea))
+        keyed.sort(key=lambda ki: ki[0], reverse=True)
+        items = [_view(db, i, viewer_id) for _, i in keyed[: query.limit]]
         next_cursor = None
-        if len(rows) > query.limit:
-            last = items[-1].idea
-            next_cursor = encode_cursor(_cursor_key(query.sort, last, db.heat[last.id]))
+        if len(keyed) > query.limit:
+            last = _cursor_values(keyed[query.limit - 1][0])
+            next_cursor = encode_cursor(last if snapshot is None else [snapshot, *last])
         return Page(items, next_cursor)
+
+    def _search(
+        self, query: IdeaQuery, terms: tuple[Term, ...], viewer_id: UserId | None
+    ) -> Page[IdeaView]:
+        """Matching ideas, most relevant first; the cursor is keyset on (relevance, id)."""
+        db = self._tx.read()
+        scored: list[tuple[float, str, Idea]] = []
+        for idea in _listed(db, query):
+            words = words_of(idea.summary)
+            if matches(terms, words):
+                score = relevance(terms, words) * vote_boost(idea.votes)
+                scored.append((score, idea.id, idea))
+        if query.after:
+            after_score, after_id = decode_cursor(query.after, _SEARCH_CURSOR)
+            bound = (float(after_score), str(after_id))
+            scored = [s for s in scored if (s[0], s[1]) < bound]
+        scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
+        items = [_view(db, i, viewer_id) for _, _, i in scored[: query.limit]]
+        next_cursor = None
+        if len(scored) > query.limit:
+            score, idea_id, _ = scored[query.limit - 1]
+            next_cursor = encode_cursor([score, idea_id])
+        return Page(items, next_cursor)
+
+    async def similar(
+        self, forum_id: ForumId, text: str, viewer_id: UserId | None, limit: int
+    ) -> builtins.list[IdeaView]:
+        """As SQL: trigram similarity of 0.3 or every word makes a candidate; the score is the
+        similarity plus a word rank in [0, 1); best `limit` by score, votes, id, then by id."""
+        db = self._tx.read()
+        terms = tuple(t for t in parse_query(text) if not t.negated)
+        scored: list[tuple[float, Idea]] = []
+        for idea in _listed(db, IdeaQuery(forum_id)):
+            words = words_of(idea.summary)
+            similarity = trigram_similarity(idea.summary, text)
+            if similarity >= SIMILAR_THRESHOLD or (terms and matches(terms, words)):
+                scored.append((similarity + any_word_rank(terms, words), idea))
+        scored.sort(key=lambda s: (-s[0], -s[1].votes, s[1].id))
+        best = sorted(scored[:limit], key=lambda s: (-s[0], s[1].id))
+        return [_view(db, i, viewer_id) for _, i in best]
 
 
 class InMemoryVoteRepository:
@@ -504,9 +587,7 @@ class InMemoryVoteRepository:
             if (idea_id, user_id) in db.votes:
                 return False
             db.votes[idea_id, user_id] = utc(at)
-            idea = db.ideas[idea_id]
-            db.ideas[idea_id] = replace(idea, votes=idea.votes + 1)
-            db.heat[idea_id] += weight
+            move_counters(db, idea_id, votes=1, heat=weight)
             return True
 
         return self._tx.write(insert)
@@ -516,9 +597,7 @@ class InMemoryVoteRepository:
             cast_at = db.votes.pop((idea_id, user_id), None)
             if cast_at is None:
                 return False
-            idea = db.ideas[idea_id]
-            db.ideas[idea_id] = replace(idea, votes=idea.votes - 1)
-            db.heat[idea_id] -= heat_of(cast_at, self._half_life)
+            move_counters(db, idea_id, votes=-1, heat=-heat_of(cast_at, self._half_life))
             return True
 
         return self._tx.write(delete)
@@ -576,9 +655,7 @@ class InMemoryCommentRepository:
             db.comments[comment.id] = comment
             if comment.moderation is not Moderation.PUBLISHED:
                 return  # counted when it is approved
-            idea = db.ideas[comment.idea_id]
-            db.ideas[idea.id] = replace(idea, comments=idea.comments + 1)
-            db.heat[idea.id] += weight
+            move_counters(db, comment.idea_id, comments=1, heat=weight)
 
         self._tx.write(insert)
 
@@ -862,6 +939,7 @@ class InMemoryUnitOfWork:
     comments: CommentRepository
     participants: ParticipantRepository
     inbound: InboundLog
+    merges: MergeRepository
     outbox: Outbox
     rate_limits: RateLimitRepository
     tokens: TokenRepository
@@ -894,6 +972,7 @@ class InMemoryUnitOfWork:
         self.comments = InMemoryCommentRepository(tx, self._half_life)
         self.participants = InMemoryParticipantRepository(tx)
         self.inbound = InMemoryInboundLog(tx)
+        self.merges = InMemoryMergeRepository(tx, self._half_life)
         self.outbox = InMemoryOutbox(tx)
         self.rate_limits = InMemoryRateLimitRepository(tx)
         self.tokens = InMemoryTokenRepository(tx)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -62,6 +62,37 @@ class SyncProgress:
     lease_until: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A row of idea_moves: an idea's counters just before one change of them."""
+
+    seq: int
+    idea_id: IdeaId
+    forum_id: ForumId
+    votes: int
+    heat: float
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRecord:
+    """A row of merges: where an idea went, and its counters just before."""
+
+    into_id: IdeaId
+    merged_by: UserId
+    merged_at: datetime
+    votes: int
+    comments: int
+    heat: float
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A row of merge_moves past its key: when the vote or comment was made, the watch's choice."""
+
+    created_at: datetime | None = None
+    watching: bool | None = None
+
+
 @dataclass
 class Tables:
     """Every table of the schema, as dicts keyed by primary key. Rows are frozen values."""
@@ -100,6 +131,11 @@ class Tables:
     tracker_sync: dict[ForumId, SyncProgress] = field(default_factory=dict)
     # webhook delivery id -> received at
     webhook_deliveries: dict[str, datetime] = field(default_factory=dict)
+    # Every change of an idea's counters, oldest first (see move_counters).
+    idea_moves: list[Move] = field(default_factory=list)
+    merges: dict[IdeaId, MergeRecord] = field(default_factory=dict)
+    # (merged idea, kind, ref) -> what moved; the kinds are those of adapters/sql/tables.py.
+    merge_moves: dict[tuple[IdeaId, str, str], Moved] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         """A copy whose tables can change without touching these; rows are shared, being frozen."""
@@ -153,6 +189,18 @@ class Transaction:
 
         self.journal.append(again)
         return result
+
+
+def move_counters(
+    db: Tables, idea_id: IdeaId, *, votes: int = 0, comments: int = 0, heat: float = 0.0
+) -> None:
+    """Move an idea's counters, first logging their values before the move in idea_moves, as
+    the SQL adapter's `_move_counters` does (its seq never reused, so one more than the last)."""
+    idea = db.ideas[idea_id]
+    seq = db.idea_moves[-1].seq + 1 if db.idea_moves else 1
+    db.idea_moves.append(Move(seq, idea_id, idea.forum_id, idea.votes, db.heat[idea_id]))
+    db.ideas[idea_id] = replace(idea, votes=idea.votes + votes, comments=idea.comments + comments)
+    db.heat[idea_id] += heat
 
 
 def require(found: bool, what: str) -> None:
