@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from customercase.bootstrap import Container
 from customercase.domain.ideas import IdeaQuery
+from customercase.domain.spam import Moderation
 from customercase.services import ideas
 from tests.integration.conftest import Browser
 from tests.integration.seed import forum_with_idea
@@ -227,3 +228,22 @@ async def test_a_forum_searches_in_its_own_language(container: Container) -> Non
 
     assert [v.idea.summary for v in in_french.items] == ["Exporter les rapports"]
     assert in_english.items == []
+
+
+async def test_an_idea_held_for_moderation_is_neither_searched_nor_suggested(
+    container: Container,
+) -> None:
+    seeded = await forum_with_idea(container, 1)
+    async with container.uow() as uow:
+        await uow.moderation.set_idea_moderation(seeded.idea_id, Moderation.HELD)
+        await uow.commit()
+
+    found = await ideas.list_ideas(
+        IdeaQuery(seeded.forum_id, text="seeded"), seeded.users[0], uow=container.uow()
+    )
+    similar = await ideas.similar_ideas(
+        seeded.forum_id, "Seeded idea", seeded.users[0], uow=container.uow()
+    )
+
+    assert found.items == []
+    assert similar == []

@@ -736,7 +736,10 @@ class SqlIdeaRepository:
         """Matching ideas, most relevant first; the cursor is keyset on (relevance, id)."""
         base, score, filters = self._scored(query.forum_id, terms)
         stmt = self._views(viewer_id, base, score.label("score")).where(
-            t.ideas.c.forum_id == query.forum_id, t.ideas.c.merged_into.is_(None), *filters
+            t.ideas.c.forum_id == query.forum_id,
+            t.ideas.c.merged_into.is_(None),
+            t.ideas.c.moderation == Moderation.PUBLISHED.value,
+            *filters,
         )
         if query.status is not None:
             stmt = stmt.where(t.ideas.c.status == query.status.value)
@@ -796,7 +799,12 @@ class SqlIdeaRepository:
         rows = (
             await self._conn.execute(
                 sa.select(t.ideas.c.id, score.label("score"))
-                .where(t.ideas.c.forum_id == forum_id, t.ideas.c.merged_into.is_(None), matches)
+                .where(
+                    t.ideas.c.forum_id == forum_id,
+                    t.ideas.c.merged_into.is_(None),
+                    t.ideas.c.moderation == Moderation.PUBLISHED.value,
+                    matches,
+                )
                 .order_by(sa.desc("score"), t.ideas.c.votes.desc(), t.ideas.c.id)
                 .limit(limit)
             )
@@ -832,7 +840,9 @@ class SqlIdeaRepository:
             candidates = {r.idea_id for r in rows}
         rows = await self._conn.execute(
             sa.select(t.ideas.c.id, t.ideas.c.summary).where(
-                t.ideas.c.id.in_(candidates | set(worded)), t.ideas.c.merged_into.is_(None)
+                t.ideas.c.id.in_(candidates | set(worded)),
+                t.ideas.c.merged_into.is_(None),
+                t.ideas.c.moderation == Moderation.PUBLISHED.value,
             )
         )
         scores: dict[str, float] = {}
