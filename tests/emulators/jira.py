@@ -380,7 +380,7 @@ class JiraEmulator:
                 fault = (
                     code,
                     {"errorMessages": ["Internal server error"], "errors": {}},
-                    {"Retry-After": faults.retry_after} if code == 503 else {},
+                    {"Retry-After": faults.retry_after} if code in (429, 503) else {},
                 )
             elif faults.malformed_next:
                 faults.malformed_next -= 1
