@@ -96,6 +96,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     worker_batch_size: int = 100
     worker_poll_seconds: float = 1.0
     worker_lease_seconds: float = 300.0
+    # A page form sent sooner than this after it was shown is taken for a robot's (0: no minimum).
+    form_min_seconds: float = 3.0
     akismet_key: str = ""
     akismet_api_url: str = AKISMET_API_URL
     akismet_blog_lang: str = "en"

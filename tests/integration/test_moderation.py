@@ -19,6 +19,7 @@ from customercase.services.spam import recheck_posts
 from tests.emulators.akismet import AkismetEmulator, Call
 from tests.emulators.server import serving
 from tests.integration.conftest import Browser
+from tests.integration.test_pages import post_form
 from tests.integration.walk import open_forum, sign_up
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11) Firefox/133.0", "Referer": "https://ref.example/"}
@@ -267,3 +268,20 @@ async def test_only_staff_see_the_queue_and_decide(
 
     assert queue.status_code == 403 and approve.status_code == 403
     assert [r.status_code for r in twice] == [204, 409]
+
+
+async def test_spam_posted_through_the_page_is_answered_with_the_page_a_robot_gets(
+    browser: Browser, akismet: AkismetEmulator
+) -> None:
+    staff, _ = await person(browser, "Sam Staff")
+    ada, _ = await person(browser, "Ada Lovelace")
+    forum = await open_forum(staff)
+    summary = marked("Cheap watches [[spam]]")
+
+    held = await post_form(ada, f"/forums/{forum['id']}/ideas", {"summary": summary})
+    robot = await post_form(ada, f"/forums/{forum['id']}/ideas", {"summary": "x", "website": "1"})
+    queue = (await staff.get(f"/api/v1/forums/{forum['id']}/moderation")).json()["items"]
+
+    assert held.status_code == robot.status_code == 202
+    assert held.text == robot.text
+    assert [h["text"] for h in queue] == [summary]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from customercase.entrypoints.http.pages.common import FormGuard
+from customercase.services.spam import issue_form_token
 from tests.integration.conftest import Browser
 from tests.integration.walk import PASSWORD, open_forum, sign_up, submit, unique
 
@@ -15,15 +18,26 @@ HTML = {"accept": "text/html,application/xhtml+xml"}
 HTMX = {"hx-request": "true", "hx-target": "results"}
 
 
+# The `container` fixture's secret key: forms are signed with a key derived from it.
+GUARD = FormGuard.of("test-secret-key-not-for-production", 3.0)
+
+
+def shown_ago(seconds: float) -> str:
+    """The form token of a form shown this many seconds ago."""
+    return issue_form_token(GUARD.key, datetime.now(UTC) - timedelta(seconds=seconds))
+
+
 async def post_form(
     client: httpx.AsyncClient, path: str, data: dict[str, str], **headers: str
 ) -> httpx.Response:
-    """POST a page's form as a browser would, CSRF token included once the app sets one."""
+    """POST a page's form as a browser would, CSRF token included once the app sets one, and
+    (unless `data` has its own) the token of a form shown a person's minute ago."""
     if "csrftoken" not in client.cookies:
         await client.get("/signin", headers=HTML)
     token = client.cookies.get("csrftoken", "")
     hyphenated = {k.replace("_", "-"): v for k, v in headers.items()}
-    return await client.post(path, data={**data, "_csrf_token": token}, headers=hyphenated)
+    data = {"form_token": shown_ago(60), **data, "_csrf_token": token}
+    return await client.post(path, data=data, headers=hyphenated)
 
 
 async def test_an_unknown_forum_is_an_html_page_for_browsers_and_a_problem_for_the_api(
@@ -203,3 +217,96 @@ async def test_the_forum_pages_through_its_ideas_with_next_links(browser: Browse
     assert second.text.count('class="idea-row"') == 3 and "Idea number 00" in second.text
     assert "Idea number 03" not in second.text and "← First page" in second.text
     assert '<a class="next"' not in second.text
+
+
+def form_token_of(page: httpx.Response) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+async def test_the_idea_and_comment_forms_carry_a_signed_time_and_a_honeypot_no_one_reaches(
+    browser: Browser,
+) -> None:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+    idea = await submit(client, forum["id"], "Guarded forms")
+
+    pages = [
+        await client.get(f"/forums/{forum['id']}/ideas/new", headers=HTML),
+        await client.get(f"/ideas/{idea['id']}", headers=HTML),
+    ]
+
+    for shown in pages:
+        assert GUARD.looks_human(
+            form_token_of(shown), "", datetime.now(UTC) + timedelta(seconds=10)
+        )
+        honeypot = re.search(r'<div class="hp" aria-hidden="true">(.*?)</div>', shown.text, re.S)
+        assert honeypot, shown.text
+        assert "Leave this field empty" in honeypot.group(1)
+        assert 'name="website" type="text" value="" autocomplete="off" tabindex="-1"' in (
+            honeypot.group(1)
+        )
+
+
+async def test_an_idea_posted_by_a_person_is_stored_but_one_from_a_robot_is_not(
+    browser: Browser,
+) -> None:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+    path = f"/forums/{forum['id']}/ideas"
+
+    person = await post_form(client, path, {"summary": "Posted by a person"})
+    honeypot = await post_form(client, path, {"summary": "Robot fills it", "website": "x.io"})
+    too_fast = await post_form(
+        client, path, {"summary": "Robot is quick", "form_token": shown_ago(1)}
+    )
+    no_token = await post_form(client, path, {"summary": "Robot forgets", "form_token": ""})
+    forged = await post_form(
+        client, path, {"summary": "Robot forges", "form_token": shown_ago(60)[:-2] + "AA"}
+    )
+    listed = await client.get(f"/api/v1/forums/{forum['id']}/ideas")
+
+    assert person.status_code == 303 and person.headers["location"].startswith("/ideas/")
+    for robot in (honeypot, too_fast, no_token, forged):
+        assert robot.status_code == 202
+        assert "Thanks, your idea is awaiting moderation" in robot.text
+    assert [i["summary"] for i in listed.json()["items"]] == ["Posted by a person"]
+
+
+async def test_a_comment_from_a_robot_is_answered_as_held_and_stored_nowhere(
+    browser: Browser,
+) -> None:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+    idea = await submit(client, forum["id"], "Guarded comments")
+    path = f"/ideas/{idea['id']}/comments"
+
+    person = await post_form(client, path, {"body": "A person's comment"})
+    honeypot = await post_form(client, path, {"body": "Buy now", "website": "x.io"})
+    too_fast = await post_form(client, path, {"body": "Buy fast", "form_token": shown_ago(0.5)})
+    comments = await client.get(f"/api/v1/ideas/{idea['id']}/comments")
+
+    assert person.status_code == 303
+    assert honeypot.status_code == too_fast.status_code == 202
+    assert "Thanks, your comment is awaiting moderation" in too_fast.text
+    assert [c["body"] for c in comments.json()["items"]] == ["A person's comment"]
+
+
+async def test_a_form_shown_again_for_a_mistake_keeps_the_time_it_was_first_shown(
+    browser: Browser,
+) -> None:
+    client = await browser()
+    await sign_up(client)
+    forum = await open_forum(client)
+    first = shown_ago(60)
+
+    again = await post_form(
+        client, f"/forums/{forum['id']}/ideas", {"summary": "x", "form_token": first}
+    )
+
+    assert again.status_code == 422
+    assert form_token_of(again) == first

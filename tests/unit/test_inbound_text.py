@@ -6,6 +6,7 @@ from customercase.domain.inbound import (
     html_to_text,
     looks_automated,
     reply_body,
+    sender_ip,
     strip_reply,
     summary_from,
 )
@@ -59,3 +60,12 @@ def test_mail_from_machines_is_recognised_so_it_is_never_answered() -> None:
     assert looks_automated([("Precedence", "bulk")], "pat@example.net")
     assert looks_automated([], "MAILER-DAEMON@example.net")
     assert not looks_automated([("Auto-Submitted", "no")], "pat@example.net")
+
+
+def test_the_sending_servers_ip_is_read_from_the_spf_check_and_nothing_else() -> None:
+    spf = "Pass (sender SPF authorized) identity=mailfrom; client-ip=2001:db8::25; helo=mx"
+
+    assert sender_ip([("Subject", "client-ip=1.2.3.4"), ("Received-SPF", spf)]) == "2001:db8::25"
+    assert sender_ip([("received-spf", "None; client-ip=198.51.100.9")]) == "198.51.100.9"
+    assert sender_ip([("Received-SPF", "Pass identity=mailfrom")]) == ""
+    assert sender_ip([("X-Originating-IP", "[203.0.113.1]")]) == ""

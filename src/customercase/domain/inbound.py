@@ -137,6 +137,8 @@ class InboundEmail:
     attachments: int = 0
     # Sent by a machine (auto-reply, bounce, list): never answered, or mail loops begin.
     is_automated: bool = False
+    # The sending mail server's address, for the spam filter; "" when the mail does not say.
+    sender_ip: str = ""
 
     @property
     def comment_body(self) -> str:
@@ -164,3 +166,16 @@ def looks_automated(headers: list[tuple[str, str]], sender: str) -> bool:
         if key in ("x-autoreply", "x-autorespond", "list-id", "x-auto-response-suppress"):
             return True
     return bool(_ROBOT_SENDERS.match(sender.strip()))
+
+
+_CLIENT_IP = re.compile(r"\bclient-ip=([0-9A-Fa-f.:]{2,45})")
+
+
+def sender_ip(headers: list[tuple[str, str]]) -> str:
+    """The sending server's IP, as the receiving server's SPF check saw it (`Received-SPF`)."""
+    for name, value in headers:
+        if name.strip().lower() == "received-spf":
+            found = _CLIENT_IP.search(value)
+            if found:
+                return found.group(1)
+    return ""

@@ -1,28 +1,34 @@
 """Email in: a reply becomes a comment, anything else a new idea (DESIGN.md, Inbound email).
 
-All in one transaction with the message id's first sighting, so a repeat delivery creates
-nothing, and a crash halfway leaves the message unseen for Postmark's retry.
+Screened for spam like a web post (services/spam.py); stored in one transaction with the
+message id's first sighting, so a repeat delivery creates nothing, and a crash halfway leaves
+the message unseen for Postmark's retry.
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, replace
 
-from customercase.domain.errors import InvalidField
+from customercase.domain.errors import InvalidField, NotAllowed
 from customercase.domain.ideas import Comment, CommentSource, Idea, IdeaQuery
 from customercase.domain.ids import CommentId, IdeaId, UserId
 from customercase.domain.inbound import InboundEmail, summary_from
 from customercase.domain.mail import Addressing
 from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.spam import Fate, Moderation, Origin, PostKind
 from customercase.domain.users import User, normalise_email
 from customercase.domain.vendors import Forum, Viewer
 from customercase.services.participants import user_for_email
+from customercase.services.spam import Poster, Screening, open_case, poster_of, screen
 
 
 class Received(enum.StrEnum):
     COMMENTED = "commented"
     POSTED = "posted"
+    # Spam: kept for staff, or dropped when blatant; the sender cannot tell which.
+    HELD = "held"
     REPEAT = "repeat"
     REFUSED = "refused"
     UNROUTABLE = "unroutable"
@@ -46,14 +52,15 @@ async def _route(
     return None
 
 
-async def _may_post(uow: UnitOfWork, forum: Forum, email: str) -> tuple[bool, User | None]:
-    """Whether the forum admits the sender, and their account if they have one."""
+async def _may_post(uow: UnitOfWork, forum: Forum, email: str, name: str) -> tuple[bool, Viewer]:
+    """Whether the forum admits the sender, and the sender as a viewer of it."""
     user = await uow.users.by_email(email)
     role = await uow.vendors.role_of(forum.vendor_id, user.id) if user else None
     invited = forum.is_private and role is None and await uow.forums.is_invited(forum.id, email)
     # Someone without an account is judged as the unverified account email-in would make.
-    probe = user or User(UserId(""), email, "", forum.created_at)
-    return forum.admits(Viewer(user=probe, role=role, is_invited=invited)), user
+    probe = user or User(UserId(""), email, name, forum.created_at)
+    viewer = Viewer(user=probe, role=role, is_invited=invited)
+    return forum.admits(viewer), viewer
 
 
 REFUSED_NOTE = "This forum takes messages only from its members, so yours was not posted."
@@ -94,22 +101,74 @@ async def _answer(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the first transaction decided: where the mail goes and who posts it."""
+
+    forum: Forum
+    idea_id: IdeaId | None
+    sender: str
+    # Judged as the account email-in would make when the sender has none yet.
+    poster: Poster
+
+
 async def receive_email(
-    email: InboundEmail, *, uow: UnitOfWork, clock: Clock, ids: Ids, addressing: Addressing
+    email: InboundEmail,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
+    addressing: Addressing,
+    spam: SpamFilter,
 ) -> Received:
-    """File an inbound email as a comment or an idea, once, if its sender may post there."""
+    """File an inbound email as a comment or an idea, once, if its sender may post there.
+
+    Screened for spam like a web post: routed and judged in a first transaction, checked by
+    the spam filter outside any (STYLE.md §6), stored in a second one with its message id's
+    first sighting, so a repeat delivery creates nothing and a crash before the second commit
+    leaves the message unseen for Postmark's retry. Spam is held; blatant spam is dropped and
+    answered like held spam.
+    """
+    async with uow:
+        if not await uow.inbound.first_sighting(email.message_id, clock.now()):
+            return Received.REPEAT
+        decided = await _decide(uow, email, clock=clock, ids=ids, addressing=addressing)
+        if isinstance(decided, Received):
+            await uow.commit()
+            return decided
+        # Not committed: the sighting is written with the post, below.
+    if decided.idea_id is not None:
+        kind, text = PostKind.COMMENT, email.comment_body
+    else:
+        kind, text = (
+            PostKind.IDEA,
+            f"{summary_from(email.subject, email.body)}\n\n{email.description}",
+        )
+    screening = await screen(decided.poster, kind, text.strip(), _origin(email), spam=spam)
     now = clock.now()
     async with uow:
         if not await uow.inbound.first_sighting(email.message_id, now):
             return Received.REPEAT
-        outcome = await _file(uow, email, clock=clock, ids=ids, addressing=addressing)
+        if screening.fate is Fate.DROP:
+            await uow.commit()
+            return Received.HELD
+        outcome = await _file(
+            uow, email, decided, screening, clock=clock, ids=ids, addressing=addressing
+        )
         await uow.commit()
     return outcome
 
 
-async def _file(
+def _origin(email: InboundEmail) -> Origin:
+    """A mail has no browser: the sending server's IP is the nearest thing Akismet can weigh.
+    Without it Akismet gives no verdict, so the post is published and queued for a re-check."""
+    return Origin(ip=email.sender_ip)
+
+
+async def _decide(
     uow: UnitOfWork, email: InboundEmail, *, clock: Clock, ids: Ids, addressing: Addressing
-) -> Received:
+) -> _Plan | Received:
+    """Where the mail goes and who sends it, or the outcome when it goes nowhere."""
     routed = await _route(uow, email, addressing)
     if routed is None:
         return Received.UNROUTABLE
@@ -118,27 +177,58 @@ async def _file(
         sender = normalise_email(email.sender_email)
     except InvalidField:
         return Received.REFUSED
-    admitted, user = await _may_post(uow, forum, sender)
+    admitted, viewer = await _may_post(uow, forum, sender, email.sender_name)
     if not admitted:
         await _answer(uow, email, sender, forum, [REFUSED_NOTE], clock=clock, ids=ids)
         return Received.REFUSED
     if not email.body.strip() and idea_id is not None:
         return Received.EMPTY
-    if user is None:
-        user = await user_for_email(uow, sender, email.sender_name, clock=clock, ids=ids)
+    assert viewer.user is not None
+    try:
+        poster = await poster_of(uow, forum, viewer, viewer.user)
+    except NotAllowed:
+        return Received.REFUSED
+    return _Plan(forum, idea_id, sender, poster)
+
+
+async def _file(
+    uow: UnitOfWork,
+    email: InboundEmail,
+    plan: _Plan,
+    screening: Screening,
+    *,
+    clock: Clock,
+    ids: Ids,
+    addressing: Addressing,
+) -> Received:
+    forum, idea_id = plan.forum, plan.idea_id
+    user = await user_for_email(uow, plan.sender, email.sender_name, clock=clock, ids=ids)
+    poster = replace(plan.poster, user=user)
+    published = screening.moderation is Moderation.PUBLISHED
     notes = [ATTACHMENTS_NOTE] if email.attachments else []
+    now = clock.now()
     if idea_id is not None:
-        await _comment(uow, email, user, idea_id, clock=clock, ids=ids)
-        outcome = Received.COMMENTED
+        post_id: str = await _comment(
+            uow, email, user, idea_id, screening.moderation, clock=clock, ids=ids
+        )
+        kind, outcome = PostKind.COMMENT, Received.COMMENTED
     else:
         summary = summary_from(email.subject, email.body)
         similar = await _similar(uow, forum, summary)
         if similar is not None:
             notes.append(SIMILAR_NOTE.format(url=addressing.idea_url(similar.id)))
-        await _post(uow, email, user, forum, summary, clock=clock, ids=ids)
-        outcome = Received.POSTED
+        post_id = await _post(
+            uow, email, user, forum, summary, screening.moderation, clock=clock, ids=ids
+        )
+        kind, outcome = PostKind.IDEA, Received.POSTED
+    await open_case(
+        uow, screening, post_id=post_id, kind=kind, poster=poster, origin=_origin(email), now=now
+    )
+    if not published:
+        # Held: the sender hears nothing more than a web poster would see.
+        return Received.HELD
     if notes:
-        await _answer(uow, email, sender, forum, notes, clock=clock, ids=ids)
+        await _answer(uow, email, plan.sender, forum, notes, clock=clock, ids=ids)
     return outcome
 
 
@@ -152,8 +242,15 @@ async def _similar(uow: UnitOfWork, forum: Forum, summary: str) -> Idea | None:
 
 
 async def _comment(
-    uow: UnitOfWork, email: InboundEmail, user: User, idea_id: IdeaId, *, clock: Clock, ids: Ids
-) -> None:
+    uow: UnitOfWork,
+    email: InboundEmail,
+    user: User,
+    idea_id: IdeaId,
+    moderation: Moderation,
+    *,
+    clock: Clock,
+    ids: Ids,
+) -> CommentId:
     now = clock.now()
     comment = Comment.write(
         id=CommentId(ids.new_id()),
@@ -163,8 +260,11 @@ async def _comment(
         source=CommentSource.EMAIL,
         now=now,
     )
+    comment = replace(comment, moderation=moderation)
     await uow.comments.add(comment, now)
     await uow.watches.start(idea_id, user.id)
+    if moderation is not Moderation.PUBLISHED:
+        return comment.id
     await uow.outbox.add(
         Notification(
             ids.new_id(),
@@ -175,6 +275,7 @@ async def _comment(
             payload={"comment_id": str(comment.id)},
         )
     )
+    return comment.id
 
 
 async def _post(
@@ -183,10 +284,11 @@ async def _post(
     user: User,
     forum: Forum,
     summary: str,
+    moderation: Moderation,
     *,
     clock: Clock,
     ids: Ids,
-) -> None:
+) -> IdeaId:
     now = clock.now()
     idea = Idea.submit(
         id=IdeaId(ids.new_id()),
@@ -196,9 +298,14 @@ async def _post(
         description=email.description,
         now=now,
     )
+    # A bound forum keeps only the summary; the description travels to Jira in the job.
+    description = idea.description
+    idea = replace(idea, moderation=moderation, description="" if forum.jira else idea.description)
     await uow.ideas.add(idea)
     await uow.votes.add(idea.id, user.id, now)
     await uow.watches.start(idea.id, user.id)
+    if moderation is not Moderation.PUBLISHED:
+        return idea.id
     await uow.outbox.add(
         Notification(
             ids.new_id(),
@@ -208,3 +315,14 @@ async def _post(
             idea_id=idea.id,
         )
     )
+    if forum.jira is not None:
+        await uow.outbox.add(
+            Notification(
+                ids.new_id(),
+                NotificationKind.CREATE_TRACKER_ISSUE,
+                now,
+                idea_id=idea.id,
+                payload={"description": description},
+            )
+        )
+    return idea.id

@@ -41,7 +41,11 @@ from customercase.entrypoints.http.middleware import (
 )
 from customercase.entrypoints.http.moderation import ModerationController
 from customercase.entrypoints.http.pages.account import AccountPages
-from customercase.entrypoints.http.pages.common import static_files, template_config
+from customercase.entrypoints.http.pages.common import (
+    FormGuard,
+    static_files,
+    template_config,
+)
 from customercase.entrypoints.http.pages.errors import negotiated
 from customercase.entrypoints.http.pages.forums import ForumPages
 from customercase.entrypoints.http.pages.ideas import IdeaPages
@@ -108,6 +112,11 @@ def create_app(container: Container) -> Litestar:
 
     def provide_inbound_credentials() -> tuple[str, str] | None:
         return inbound_credentials
+
+    form_guard = FormGuard.of(settings.secret_key, settings.form_min_seconds)
+
+    def provide_form_guard() -> FormGuard:
+        return form_guard
 
     def provide_presenter() -> Presenter:
         return presenter
@@ -177,6 +186,7 @@ def create_app(container: Container) -> Litestar:
             "avatars": sync(provide_avatars),
             "inbound_credentials": sync(provide_inbound_credentials),
             "present": sync(provide_presenter),
+            "form_guard": sync(provide_form_guard),
             "secure_cookies": sync(provide_secure_cookies),
             "user": Provide(provide_user),
         },

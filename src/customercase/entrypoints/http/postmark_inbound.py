@@ -18,9 +18,9 @@ import structlog
 from litestar import Controller, Request, post
 from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
 
-from customercase.domain.inbound import InboundEmail, looks_automated, reply_body
+from customercase.domain.inbound import InboundEmail, looks_automated, reply_body, sender_ip
 from customercase.domain.mail import Addressing
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.entrypoints.http.deps import Injected
 from customercase.services import inbound
 
@@ -99,6 +99,7 @@ def inbound_email(payload: PostmarkInbound) -> InboundEmail:
         thread_refs=tuple(refs),
         attachments=len(payload.Attachments),
         is_automated=looks_automated(headers, sender),
+        sender_ip=sender_ip(headers),
     )
 
 
@@ -115,6 +116,7 @@ class PostmarkWebhookController(Controller):
         clock: Injected[Clock],
         ids: Injected[Ids],
         addressing: Injected[Addressing],
+        spam: Injected[SpamFilter],
     ) -> InboundAnswer:
         """Turn an email into a comment or an idea; 200 for anything Postmark should not retry."""
         check_basic_auth(request.headers.get("authorization"), inbound_credentials)
@@ -126,7 +128,7 @@ class PostmarkWebhookController(Controller):
             raise ClientException("MessageID is missing or too long.")
         email = inbound_email(payload)
         outcome = await inbound.receive_email(
-            email, uow=uow, clock=clock, ids=ids, addressing=addressing
+            email, uow=uow, clock=clock, ids=ids, addressing=addressing, spam=spam
         )
         log.info("inbound mail", outcome=outcome.value, attachments=email.attachments)
         return InboundAnswer(outcome.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum
 from customercase.entrypoints.http.schemas import Presenter, User
 from customercase.services import vendors
+from customercase.services.spam import HONEYPOT_FIELD, form_looks_human, issue_form_token
 
 HERE = Path(__file__).resolve().parent.parent
 TEMPLATES = HERE / "templates"
@@ -119,6 +122,34 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class FormGuard:
+    """The honeypot-and-timing guard of the submit-idea and comment forms (services/spam.py)."""
+
+    key: str
+    min_seconds: float
+
+    @classmethod
+    def of(cls, secret_key: str, min_seconds: float) -> FormGuard:
+        # Its own key, derived: a form token is no use as any other signature.
+        key = hashlib.sha256(b"form\x00" + secret_key.encode()).hexdigest()
+        return cls(key, min_seconds)
+
+    def context(self, now: datetime, given: str = "") -> dict[str, str]:
+        """What the form template needs; a form shown again keeps the time it was first shown."""
+        token = given if given and form_looks_human(given, "", self.key, now, min_seconds=0) else ""
+        return {"form_token": token or issue_form_token(self.key, now), "honeypot": HONEYPOT_FIELD}
+
+    def looks_human(self, token: str, honeypot: str, now: datetime) -> bool:
+        return form_looks_human(token, honeypot, self.key, now, min_seconds=self.min_seconds)
+
+
+def held_page(user: DomainUser | None, present: Presenter, what: str, back: str) -> Template:
+    """What a held post's sender sees; also the answer to a robot, so it learns nothing."""
+    context = {"viewer": viewer(user, present), "what": what, "back": back}
+    return page("held.html", context, 202)
 
 
 def page(

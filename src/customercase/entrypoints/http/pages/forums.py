@@ -20,7 +20,9 @@ from customercase.entrypoints.http.origin import origin_of
 from customercase.entrypoints.http.pages.common import (
     STATUS_LABELS,
     Form,
+    FormGuard,
     field_errors,
+    held_page,
     is_htmx,
     is_staff,
     page,
@@ -37,6 +39,9 @@ PAGE_SIZE = 20
 class IdeaForm(msgspec.Struct):
     summary: str = ""
     description: str = ""
+    # The guard against robots (FormGuard): a signed time shown, and the honeypot, kept empty.
+    form_token: str = ""
+    website: str = ""
 
 
 def shown(count: int, q: str) -> str:
@@ -110,14 +115,17 @@ class ForumPages(Controller):
         forum_id: str,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
         present: Presenter,
+        form_guard: FormGuard,
         summary: str = "",
     ) -> Template:
         """The form to submit an idea; sign in first."""
         forum = await vendors.get_forum(ForumId(forum_id), uid(user), uow=uow)
         if user is None:
             raise NotSignedIn()
-        return self._form(forum, user, present, {"summary": summary[:200]}, {})
+        values = {"summary": summary[:200], **form_guard.context(clock.now())}
+        return self._form(forum, user, present, values, {})
 
     @post("/forums/{forum_id:str}/ideas")
     async def submit_idea(
@@ -130,17 +138,29 @@ class ForumPages(Controller):
         ids: Injected[Ids],
         spam: Injected[SpamFilter],
         present: Presenter,
+        form_guard: FormGuard,
         request: Request[Any, Any, Any],
     ) -> Template | Redirect:
-        """Post the idea and show it; a rule broken shows the form again, error by the field."""
+        """Post the idea and show it; a rule broken shows the form again, error by the field.
+        A held idea, or a form a robot filled (FormGuard), gets the same "awaiting moderation"
+        page; the robot's idea is not stored."""
+        back = f"/forums/{forum_id}"
+        if not form_guard.looks_human(data.form_token, data.website, clock.now()):
+            return held_page(user, present, "idea", back)
         origin = origin_of(request, f"{present.base_url}/forums/{forum_id}")
         cmd = ideas.SubmitIdea(ForumId(forum_id), uid(user), data.summary, data.description, origin)
         try:
             view = await ideas.submit_idea(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
         except InvalidField as error:
             forum = await vendors.get_forum(ForumId(forum_id), uid(user), uow=uow)
-            values = {"summary": data.summary, "description": data.description}
+            values = {
+                "summary": data.summary,
+                "description": data.description,
+                **form_guard.context(clock.now(), data.form_token),
+            }
             return self._form(forum, user, present, values, field_errors(error), 422)
+        if not view.idea.is_published:
+            return held_page(user, present, "idea", back)
         return see_other(f"/ideas/{view.idea.id}")
 
     def _form(

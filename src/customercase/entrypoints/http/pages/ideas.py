@@ -13,14 +13,17 @@ from customercase.domain.errors import InvalidField
 from customercase.domain.ideas import Status
 from customercase.domain.ids import CommentId, IdeaId
 from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.spam import Moderation
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.origin import origin_of
 from customercase.entrypoints.http.pages.common import (
     STATUS_LABELS,
     Form,
+    FormGuard,
     back_to,
     field_errors,
+    held_page,
     is_htmx,
     is_staff,
     page,
@@ -42,6 +45,9 @@ class ToggleForm(msgspec.Struct):
 
 class CommentForm(msgspec.Struct):
     body: str = ""
+    # The guard against robots (FormGuard): a signed time shown, and the honeypot, kept empty.
+    form_token: str = ""
+    website: str = ""
 
 
 class StatusForm(msgspec.Struct):
@@ -62,11 +68,14 @@ class IdeaPages(Controller):
         idea_id: str,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
         present: Presenter,
+        form_guard: FormGuard,
         after: str = "",
     ) -> Template:
         """The idea, its comments oldest first a page at a time, and the comment form."""
-        return await self._page(idea_id, user, uow, present, after, {}, {})
+        values = form_guard.context(clock.now())
+        return await self._page(idea_id, user, uow, present, after, values, {})
 
     @post("/ideas/{idea_id:str}/vote")
     async def vote(
@@ -119,16 +128,23 @@ class IdeaPages(Controller):
         ids: Injected[Ids],
         spam: Injected[SpamFilter],
         present: Presenter,
+        form_guard: FormGuard,
         request: Request[Any, Any, Any],
     ) -> Template | Redirect:
-        """Post the comment and show it in place; an empty one shows the form with its error."""
+        """Post the comment and show it in place; an empty one shows the form with its error.
+        A held comment, or a form a robot filled (FormGuard), gets the same "awaiting
+        moderation" page; the robot's comment is not stored."""
+        if not form_guard.looks_human(data.form_token, data.website, clock.now()):
+            return held_page(user, present, "comment", idea_url(idea_id))
         origin = origin_of(request, f"{present.base_url}/ideas/{idea_id}")
         cmd = ideas.AddComment(IdeaId(idea_id), uid(user), data.body, origin=origin)
         try:
             added = await ideas.add_comment(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
         except InvalidField as error:
-            values = {"body": data.body}
+            values = {"body": data.body, **form_guard.context(clock.now(), data.form_token)}
             return await self._page(idea_id, user, uow, present, "", values, field_errors(error))
+        if added.comment.moderation is not Moderation.PUBLISHED:
+            return held_page(user, present, "comment", idea_url(idea_id))
         after = await self._page_holding(IdeaId(idea_id), added.comment.id, user, uow)
         return see_other(idea_url(idea_id, after, f"#comment-{added.comment.id}"))
 
