@@ -8,10 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from customercase.adapters.sql import tables as t
+from customercase.bootstrap import Container
 from customercase.entrypoints.http.pages.common import FormGuard
 from customercase.services.spam import issue_form_token
 from tests.integration.conftest import Browser
+from tests.integration.test_identity import _link_token
 from tests.integration.walk import PASSWORD, open_forum, sign_up, submit, unique
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
@@ -310,3 +314,58 @@ async def test_a_form_shown_again_for_a_mistake_keeps_the_time_it_was_first_show
 
     assert again.status_code == 422
     assert form_token_of(again) == first
+
+
+async def test_the_reset_link_in_the_email_opens_a_page_that_sets_a_new_password_once(
+    browser: Browser, container: Container
+) -> None:
+    client, stranger = await browser(), await browser()
+    user = await sign_up(client)
+    await client.post("/api/v1/auth/signout")
+
+    asked = await post_form(client, "/forgot-password", {"email": user["email"]})
+    token = await _link_token(container, user["email"], "account_recovery")
+    shown = await client.get(f"/reset-password?token={token}", headers=HTML)
+    weak = await post_form(client, "/reset-password", {"token": token, "password": "short"})
+    done = await post_form(
+        client, "/reset-password", {"token": token, "password": "a brand new passphrase"}
+    )
+    again = await post_form(
+        stranger, "/reset-password", {"token": token, "password": "another new passphrase"}
+    )
+    signed_in = await client.post(
+        "/api/v1/auth/signin",
+        json={"email": user["email"], "password": "a brand new passphrase"},
+    )
+
+    assert asked.status_code == 200 and "on its way" in asked.text
+    assert shown.status_code == 200 and f'value="{token}"' in shown.text
+    assert weak.status_code == 422 and "10 to 1024" in weak.text
+    assert done.status_code == 303 and done.headers["location"] == "/signin"
+    assert again.status_code == 400 and "not valid any more" in again.text
+    assert signed_in.status_code == 200
+
+
+async def test_the_verification_link_confirms_the_email_only_when_the_button_is_pressed(
+    browser: Browser, container: Container
+) -> None:
+    client = await browser()
+    user = await sign_up(client)
+    token = await _link_token(container, user["email"], "email_verification")
+
+    opened = await client.get(f"/verify-email?token={token}", headers=HTML)
+    still_unverified = await _verified(container, user["id"])
+    pressed = await post_form(client, "/verify-email", {"token": token})
+
+    assert opened.status_code == 200 and "Confirm my email address" in opened.text
+    assert still_unverified is False
+    assert pressed.status_code == 303 and pressed.headers["location"] == "/me"
+    assert await _verified(container, user["id"]) is True
+
+
+async def _verified(container: Container, user_id: str) -> bool:
+    async with container.engine().connect() as conn:
+        found = await conn.scalar(
+            sa.select(t.users.c.email_verified).where(t.users.c.id == user_id)
+        )
+    return bool(found)

@@ -49,6 +49,7 @@ from customercase.entrypoints.http.pages.common import (
 from customercase.entrypoints.http.pages.errors import negotiated
 from customercase.entrypoints.http.pages.forums import ForumPages
 from customercase.entrypoints.http.pages.ideas import IdeaPages
+from customercase.entrypoints.http.pages.recovery import RecoveryPages
 from customercase.entrypoints.http.pages.staff import StaffPages
 from customercase.entrypoints.http.participants import ParticipantController
 from customercase.entrypoints.http.postmark_inbound import PostmarkWebhookController
@@ -162,6 +163,7 @@ def create_app(container: Container) -> Litestar:
         PostmarkWebhookController,
         ModerationController,
         AccountPages,
+        RecoveryPages,
         ForumPages,
         IdeaPages,
         StaffPages,
