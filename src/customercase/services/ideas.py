@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from customercase.domain.errors import IdeaNotFound
 from customercase.domain.ideas import (
@@ -22,6 +23,7 @@ from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.search import clean_text
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
+from customercase.domain.vendors import Forum
 from customercase.services.access import open_forum, open_idea, require_staff, require_user
 from customercase.services.spam import idea_text, open_case, poster_of, screen
 
@@ -93,28 +95,36 @@ async def submit_idea(
             now=now,
         )
         if idea.is_published:
-            await uow.outbox.add(
-                Notification(
-                    ids.new_id(),
-                    NotificationKind.REQUEST_SUBMITTED,
-                    now,
-                    recipient_id=author.id,
-                    idea_id=idea.id,
-                )
-            )
-            if forum.jira is not None:
-                await uow.outbox.add(
-                    Notification(
-                        ids.new_id(),
-                        NotificationKind.CREATE_TRACKER_ISSUE,
-                        now,
-                        idea_id=idea.id,
-                        payload={"description": description},
-                    )
-                )
+            await announce_idea(uow, forum, idea, description, now=now, ids=ids)
         view = await _view(uow, idea.id, author.id)
         await uow.commit()
     return view
+
+
+async def announce_idea(
+    uow: UnitOfWork, forum: Forum, idea: Idea, description: str, *, now: datetime, ids: Ids
+) -> None:
+    """Queue what a newly published idea owes: its author's confirmation and, in a forum bound
+    to Jira, the job that files it there with the description we do not keep."""
+    await uow.outbox.add(
+        Notification(
+            ids.new_id(),
+            NotificationKind.REQUEST_SUBMITTED,
+            now,
+            recipient_id=idea.author_id,
+            idea_id=idea.id,
+        )
+    )
+    if forum.jira is not None:
+        await uow.outbox.add(
+            Notification(
+                ids.new_id(),
+                NotificationKind.CREATE_TRACKER_ISSUE,
+                now,
+                idea_id=idea.id,
+                payload={"description": description},
+            )
+        )
 
 
 async def list_ideas(

@@ -20,6 +20,7 @@ from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
 from customercase.domain.users import User, normalise_email
 from customercase.domain.vendors import Forum, Viewer
+from customercase.services.ideas import announce_idea
 from customercase.services.participants import user_for_email
 from customercase.services.spam import Poster, Screening, open_case, poster_of, screen
 
@@ -304,25 +305,6 @@ async def _post(
     await uow.ideas.add(idea)
     await uow.votes.add(idea.id, user.id, now)
     await uow.watches.start(idea.id, user.id)
-    if moderation is not Moderation.PUBLISHED:
-        return idea.id
-    await uow.outbox.add(
-        Notification(
-            ids.new_id(),
-            NotificationKind.REQUEST_SUBMITTED,
-            now,
-            recipient_id=user.id,
-            idea_id=idea.id,
-        )
-    )
-    if forum.jira is not None:
-        await uow.outbox.add(
-            Notification(
-                ids.new_id(),
-                NotificationKind.CREATE_TRACKER_ISSUE,
-                now,
-                idea_id=idea.id,
-                payload={"description": description},
-            )
-        )
+    if moderation is Moderation.PUBLISHED:
+        await announce_idea(uow, forum, idea, description, now=now, ids=ids)
     return idea.id
