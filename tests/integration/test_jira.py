@@ -6,7 +6,9 @@ import asyncio
 import json
 
 import sqlalchemy as sa
+from dependency_injector import providers
 
+from customercase.adapters.fakes.spam import FakeSpamFilter
 from customercase.adapters.sql import tables as t
 from tests.integration.conftest import JiraWorld
 from tests.integration.jira_steps import (
@@ -293,3 +295,41 @@ async def test_the_outbox_worker_runs_the_tracker_jobs_and_forgets_the_descripti
     assert len(filed) == 1 and len(filed[0].comments) == 1
     assert {r.state for r in jobs} == {"sent"}
     assert all("description" not in r.payload for r in jobs)
+
+
+async def test_held_posts_reach_jira_once_staff_approve_them_description_included(
+    jira_world: JiraWorld,
+) -> None:
+    staff, forum = await bound_forum(jira_world)
+    await drain(jira_world.container)
+    customer = await jira_world.browser()
+    await sign_up(customer, "Hank Held")
+    with jira_world.container.spam.override(providers.Object(FakeSpamFilter())):
+        idea = (
+            await customer.post(
+                f"/api/v1/forums/{forum['id']}/ideas",
+                json={"summary": "Dark mode [[spam]]", "description": "Staff must read this."},
+            )
+        ).json()
+        queue = (await staff.get(f"/api/v1/forums/{forum['id']}/moderation")).json()
+        await drain(jira_world.container)
+        filed_while_held = [i for i in jira_world.jira.issues.values() if "Dark mode" in i.summary]
+        assert (await staff.post(f"/api/v1/moderation/{idea['id']}/approve")).status_code == 204
+        comment = (
+            await customer.post(
+                f"/api/v1/ideas/{idea['id']}/comments", json={"body": "Still want it [[spam]]"}
+            )
+        ).json()
+        assert (await staff.post(f"/api/v1/moderation/{comment['id']}/approve")).status_code == 204
+    await drain(jira_world.container)
+    (issue,) = [i for i in jira_world.jira.issues.values() if "Dark mode" in i.summary]
+    async with jira_world.container.engine().connect() as conn:
+        kept = await conn.scalar(sa.select(t.ideas.c.description).where(t.ideas.c.id == idea["id"]))
+
+    assert "Staff must read this." in json.dumps(queue)
+    assert filed_while_held == []
+    assert "Staff must read this." in json.dumps(issue.description)
+    assert [c["body"]["content"][1]["content"][0]["text"] for c in issue.comments] == [
+        "Still want it [[spam]]"
+    ]
+    assert kept == ""

@@ -309,6 +309,10 @@ class IdeaRepository(Protocol):
         """Store the idea's status and updated time."""
         ...
 
+    async def forget_description(self, idea_id: IdeaId) -> None:
+        """Drop the idea's description (Jira holds it from now on)."""
+        ...
+
     async def view(self, idea_id: IdeaId, viewer_id: UserId | None) -> IdeaView | None:
         """The idea as this viewer sees it, or None."""
         ...

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from customercase.domain.errors import IdeaNotFound
 from customercase.domain.ideas import (
@@ -23,8 +22,8 @@ from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.search import clean_text
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
-from customercase.domain.vendors import Forum
 from customercase.services.access import open_forum, open_idea, require_staff, require_user
+from customercase.services.announce import announce_comment, announce_idea
 from customercase.services.spam import idea_text, open_case, poster_of, screen
 
 
@@ -75,9 +74,10 @@ async def submit_idea(
     )
     screening = await screen(poster, PostKind.IDEA, idea_text(idea), cmd.origin, spam=spam)
     idea = replace(idea, moderation=screening.moderation)
-    # A bound forum keeps only the summary; the description travels to Jira in the job.
+    # A bound forum keeps only the summary of a published idea; the description travels to
+    # Jira in the job. A held one keeps it until staff decide (announced on approval).
     description = idea.description
-    if forum.jira is not None:
+    if forum.jira is not None and idea.is_published:
         idea = replace(idea, description="")
     if screening.fate is Fate.DROP:
         return IdeaView(replace(idea, votes=1), Author(author.id, author.name), True, True)
@@ -99,32 +99,6 @@ async def submit_idea(
         view = await _view(uow, idea.id, author.id)
         await uow.commit()
     return view
-
-
-async def announce_idea(
-    uow: UnitOfWork, forum: Forum, idea: Idea, description: str, *, now: datetime, ids: Ids
-) -> None:
-    """Queue what a newly published idea owes: its author's confirmation and, in a forum bound
-    to Jira, the job that files it there with the description we do not keep."""
-    await uow.outbox.add(
-        Notification(
-            ids.new_id(),
-            NotificationKind.REQUEST_SUBMITTED,
-            now,
-            recipient_id=idea.author_id,
-            idea_id=idea.id,
-        )
-    )
-    if forum.jira is not None:
-        await uow.outbox.add(
-            Notification(
-                ids.new_id(),
-                NotificationKind.CREATE_TRACKER_ISSUE,
-                now,
-                idea_id=idea.id,
-                payload={"description": description},
-            )
-        )
 
 
 async def list_ideas(
@@ -242,27 +216,7 @@ async def add_comment(
             now=now,
         )
         if comment.moderation is Moderation.PUBLISHED:
-            # One row for the event; the worker fans it out to the watchers but the author.
-            await uow.outbox.add(
-                Notification(
-                    ids.new_id(),
-                    NotificationKind.NEW_COMMENT,
-                    now,
-                    idea_id=idea.id,
-                    actor_id=author.id,
-                    payload={"comment_id": comment.id},
-                )
-            )
-            if forum.jira is not None and comment.source is not CommentSource.JIRA:
-                await uow.outbox.add(
-                    Notification(
-                        ids.new_id(),
-                        NotificationKind.ADD_TRACKER_COMMENT,
-                        now,
-                        idea_id=idea.id,
-                        payload={"comment_id": comment.id},
-                    )
-                )
+            await announce_comment(uow, forum, comment, now=now, ids=ids)
         await uow.commit()
     return view
 

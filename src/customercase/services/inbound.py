@@ -20,7 +20,7 @@ from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
 from customercase.domain.users import User, normalise_email
 from customercase.domain.vendors import Forum, Viewer
-from customercase.services.ideas import announce_idea
+from customercase.services.announce import announce_comment, announce_idea
 from customercase.services.participants import user_for_email
 from customercase.services.spam import Poster, Screening, open_case, poster_of, screen
 
@@ -210,7 +210,7 @@ async def _file(
     now = clock.now()
     if idea_id is not None:
         post_id: str = await _comment(
-            uow, email, user, idea_id, screening.moderation, clock=clock, ids=ids
+            uow, email, user, forum, idea_id, screening.moderation, clock=clock, ids=ids
         )
         kind, outcome = PostKind.COMMENT, Received.COMMENTED
     else:
@@ -246,6 +246,7 @@ async def _comment(
     uow: UnitOfWork,
     email: InboundEmail,
     user: User,
+    forum: Forum,
     idea_id: IdeaId,
     moderation: Moderation,
     *,
@@ -264,18 +265,8 @@ async def _comment(
     comment = replace(comment, moderation=moderation)
     await uow.comments.add(comment, now)
     await uow.watches.start(idea_id, user.id)
-    if moderation is not Moderation.PUBLISHED:
-        return comment.id
-    await uow.outbox.add(
-        Notification(
-            ids.new_id(),
-            NotificationKind.NEW_COMMENT,
-            now,
-            idea_id=idea_id,
-            actor_id=user.id,
-            payload={"comment_id": str(comment.id)},
-        )
-    )
+    if moderation is Moderation.PUBLISHED:
+        await announce_comment(uow, forum, comment, now=now, ids=ids)
     return comment.id
 
 
@@ -300,8 +291,10 @@ async def _post(
         now=now,
     )
     # A bound forum keeps only the summary; the description travels to Jira in the job.
+    # (A held idea keeps its description until staff decide; see services/moderation.py.)
     description = idea.description
-    idea = replace(idea, moderation=moderation, description="" if forum.jira else idea.description)
+    keep = forum.jira is None or moderation is not Moderation.PUBLISHED
+    idea = replace(idea, moderation=moderation, description=description if keep else "")
     await uow.ideas.add(idea)
     await uow.votes.add(idea.id, user.id, now)
     await uow.watches.start(idea.id, user.id)

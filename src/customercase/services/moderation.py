@@ -4,14 +4,17 @@ blocking their authors, and telling the spam filter where it was wrong."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from customercase.domain.errors import Conflict, NotFound
 from customercase.domain.ideas import Author, Comment, Idea, check_limit
 from customercase.domain.ids import ForumId, UserId
 from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.spam import Case, CaseState, Moderation, Standing, Submission, Verdict
+from customercase.domain.vendors import Forum
 from customercase.services.access import open_forum, require_staff
-from customercase.services.spam import publish_notification, set_moderation, submission_of
+from customercase.services.announce import announce_comment, announce_idea
+from customercase.services.spam import set_moderation, submission_of
 
 
 class CaseNotFound(NotFound):
@@ -69,7 +72,7 @@ async def decide(cmd: Decide, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: 
         submission, post = found
         if cmd.approve:
             await set_moderation(uow, case, Moderation.PUBLISHED)
-            await publish_notification(uow, post, ids=ids, now=clock.now())
+            await _announce(uow, forum, post, ids=ids, now=clock.now())
         else:
             await set_moderation(uow, case, Moderation.REJECTED)
         await uow.moderation.close(
@@ -80,6 +83,19 @@ async def decide(cmd: Decide, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: 
             await uow.moderation.set_standing(forum.vendor_id, case.author_id, standing)
         await uow.commit()
     await _feedback(case, submission, approved=cmd.approve, spam=spam)
+
+
+async def _announce(
+    uow: UnitOfWork, forum: Forum, post: Idea | Comment, *, ids: Ids, now: datetime
+) -> None:
+    """An approved post is announced as if it had just been published. A bound forum's idea
+    kept its description while held; it now travels to Jira in the job and is dropped here."""
+    if isinstance(post, Comment):
+        await announce_comment(uow, forum, post, now=now, ids=ids)
+        return
+    await announce_idea(uow, forum, post, post.description, now=now, ids=ids)
+    if forum.jira is not None and post.description:
+        await uow.ideas.forget_description(post.id)
 
 
 async def _feedback(

@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 from customercase.domain.errors import NotAllowed
 from customercase.domain.ideas import Comment, Idea
 from customercase.domain.ids import CommentId, IdeaId
-from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.ports import Clock, SpamFilter, UnitOfWork
 from customercase.domain.spam import (
     Case,
     CaseState,
@@ -141,30 +140,6 @@ async def submission_of(uow: UnitOfWork, case: Case) -> tuple[Submission, Idea |
     if author is None or post is None:
         return None
     return Submission(case.kind, content, author.name, author.email, case.origin), post
-
-
-async def publish_notification(
-    uow: UnitOfWork, post: Idea | Comment, *, ids: Ids, now: datetime
-) -> None:
-    """What publishing a post tells people: the same rows submit_idea and add_comment write."""
-    if isinstance(post, Idea):
-        note = Notification(
-            ids.new_id(),
-            NotificationKind.REQUEST_SUBMITTED,
-            now,
-            recipient_id=post.author_id,
-            idea_id=post.id,
-        )
-    else:
-        note = Notification(
-            ids.new_id(),
-            NotificationKind.NEW_COMMENT,
-            now,
-            idea_id=post.idea_id,
-            actor_id=post.author_id,
-            payload={"comment_id": post.id},
-        )
-    await uow.outbox.add(note)
 
 
 async def set_moderation(uow: UnitOfWork, case: Case, moderation: Moderation) -> None:

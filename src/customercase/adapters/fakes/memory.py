@@ -501,6 +501,13 @@ class InMemoryIdeaRepository:
 
         self._tx.write(update)
 
+    async def forget_description(self, idea_id: IdeaId) -> None:
+        def update(db: Tables) -> None:
+            if idea_id in db.ideas:
+                db.ideas[idea_id] = replace(db.ideas[idea_id], description="")
+
+        self._tx.write(update)
+
     async def view(self, idea_id: IdeaId, viewer_id: UserId | None) -> IdeaView | None:
         db = self._tx.read()
         idea = db.ideas.get(idea_id)

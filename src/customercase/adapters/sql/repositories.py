@@ -599,6 +599,11 @@ class SqlIdeaRepository:
             .values(status=idea.status.value, updated_at=idea.updated_at)
         )
 
+    async def forget_description(self, idea_id: IdeaId) -> None:
+        await self._conn.execute(
+            t.ideas.update().where(t.ideas.c.id == idea_id).values(description="")
+        )
+
     def _views(
         self, viewer_id: UserId | None, base: sa.FromClause = t.ideas, *extra: Any
     ) -> sa.Select[Any]:
