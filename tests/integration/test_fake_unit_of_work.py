@@ -185,6 +185,26 @@ async def test_a_finished_row_is_not_reopened_by_a_late_retry(new_uow: NewUow) -
     assert (record.state, record.last_error) == ("failed", "inactive recipient")
 
 
+async def test_a_row_is_closed_once_and_a_late_worker_is_told_it_lost(new_uow: NewUow) -> None:
+    forum, user, idea = await _world(new_uow)
+    at = _ancient()
+    note = _note(idea, user, at)
+    async with new_uow() as uow:
+        await uow.outbox.add(note)
+        await uow.commit()
+
+    async with new_uow() as uow:
+        first = await uow.outbox.finish(note, DeliveryState.SENT, at)
+        await uow.commit()
+    async with new_uow() as uow:
+        late = await uow.outbox.finish(note, DeliveryState.FAILED, at, "lease ran out")
+        [record] = await uow.outbox.deliveries(forum.id, None, 10)
+        await uow.commit()
+
+    assert (first, late) == (True, False)
+    assert (record.state, record.last_error) == ("sent", None)
+
+
 async def test_deliveries_are_the_forums_rows_with_a_recipient_newest_first(
     new_uow: NewUow,
 ) -> None:

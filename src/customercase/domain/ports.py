@@ -425,8 +425,11 @@ class Outbox(Protocol):
 
     async def finish(
         self, notification: Notification, state: DeliveryState, at: datetime, error: str = ""
-    ) -> None:
-        """Close a row as sent, skipped or failed, erasing the payload's secrets."""
+    ) -> bool:
+        """Close a pending row as sent, skipped or failed, erasing the payload's secrets.
+
+        False when the row was no longer pending: another worker, whose lease on it began
+        after ours ran out, closed it first; its outcome stands."""
         ...
 
     async def retry_at(self, notification_id: str, due_at: datetime, error: str) -> None:

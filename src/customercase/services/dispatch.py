@@ -121,16 +121,20 @@ async def _record(
     if outcome.state is DeliveryState.PENDING:
         if claim.attempts >= policy.max_attempts:
             error = f"gave up after {claim.attempts} attempts: {outcome.error}"
-            await uow.outbox.finish(notification, DeliveryState.FAILED, at, error)
-            report.failed += 1
+            if await uow.outbox.finish(notification, DeliveryState.FAILED, at, error):
+                report.failed += 1
             return
         due = at + policy.delay(claim.attempts, outcome.retry_after)
         await uow.outbox.retry_at(notification.id, due, outcome.error)
         report.retried += 1
         return
+    if not await uow.outbox.finish(notification, outcome.state, at, outcome.error):
+        # Another worker took the row over when our lease ran out and closed it: its
+        # fan-out stands, and ours would mail every watcher twice.
+        report.skipped += 1
+        return
     for child in outcome.children:
         await uow.outbox.add(child)
-    await uow.outbox.finish(notification, outcome.state, at, outcome.error)
     if outcome.children or (notification.recipient_id is None and not outcome.error):
         report.fanned_out += 1
     elif outcome.state is DeliveryState.SENT:

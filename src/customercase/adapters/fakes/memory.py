@@ -783,22 +783,23 @@ class InMemoryOutbox:
 
     async def finish(
         self, notification: Notification, state: DeliveryState, at: datetime, error: str = ""
-    ) -> None:
-        def update(db: Tables) -> None:
-            if notification.id not in db.outbox:
-                return
+    ) -> bool:
+        def update(db: Tables) -> bool:
+            found = db.deliveries.get(notification.id)
+            if notification.id not in db.outbox or found is None:
+                return False
+            if found.state is not DeliveryState.PENDING:
+                return False
             # The payload is the caller's notification's, as in the SQL adapter, less secrets.
             db.outbox[notification.id] = replace(
                 db.outbox[notification.id], payload=notification.without_secrets()
             )
             db.deliveries[notification.id] = replace(
-                db.deliveries[notification.id],
-                state=state,
-                done_at=utc(at),
-                last_error=error or None,
+                found, state=state, done_at=utc(at), last_error=error or None
             )
+            return True
 
-        self._tx.write(update)
+        return self._tx.write(update, atomic=True)
 
     async def retry_at(self, notification_id: str, due_at: datetime, error: str) -> None:
         def update(db: Tables) -> None:

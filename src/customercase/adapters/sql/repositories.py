@@ -1305,10 +1305,13 @@ class SqlOutbox:
 
     async def finish(
         self, notification: Notification, state: DeliveryState, at: datetime, error: str = ""
-    ) -> None:
-        await self._conn.execute(
+    ) -> bool:
+        closed = await self._conn.execute(
             t.outbox.update()
-            .where(t.outbox.c.id == notification.id)
+            .where(
+                t.outbox.c.id == notification.id,
+                t.outbox.c.state == DeliveryState.PENDING.value,
+            )
             .values(
                 state=state.value,
                 done_at=at,
@@ -1316,6 +1319,7 @@ class SqlOutbox:
                 payload=notification.without_secrets(),
             )
         )
+        return bool(closed.rowcount)
 
     async def retry_at(self, notification_id: str, due_at: datetime, error: str) -> None:
         await self._conn.execute(
