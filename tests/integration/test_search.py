@@ -230,6 +230,24 @@ async def test_a_forum_searches_in_its_own_language(container: Container) -> Non
     assert in_english.items == []
 
 
+async def test_staff_choose_a_forums_search_language_and_an_unknown_one_is_refused(
+    browser: Browser, container: Container
+) -> None:
+    staff, forum_id = await _forum_of(browser, ["Die Benachrichtigungen kommen zu spät"])
+
+    refused = await staff.patch(f"/api/v1/forums/{forum_id}", json={"search_language": "klingon"})
+    changed = await staff.patch(f"/api/v1/forums/{forum_id}", json={"search_language": "german"})
+    found = await _found(staff, forum_id, "Benachrichtigung")
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "search_language" in refused.text
+    assert changed.json()["search_language"] == "german"
+    if container.settings().database_url.startswith("postgresql"):
+        # German stemming: the singular finds the plural (English stemming does not).
+        assert found == ["Die Benachrichtigungen kommen zu spät"]
+
+
 async def test_an_idea_held_for_moderation_is_neither_searched_nor_suggested(
     container: Container,
 ) -> None:

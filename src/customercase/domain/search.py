@@ -13,6 +13,39 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+# PostgreSQL's built-in text search configurations: a forum's ideas are stemmed in one of them.
+# (SQLite's FTS5 table stems English for every forum; other languages still match whole words.)
+SEARCH_LANGUAGES = (
+    "simple",
+    "arabic",
+    "armenian",
+    "basque",
+    "catalan",
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "greek",
+    "hindi",
+    "hungarian",
+    "indonesian",
+    "irish",
+    "italian",
+    "lithuanian",
+    "nepali",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "serbian",
+    "spanish",
+    "swedish",
+    "tamil",
+    "turkish",
+    "yiddish",
+)
 MAX_TERMS = 10
 MAX_WORDS = 10
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')

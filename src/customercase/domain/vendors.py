@@ -9,6 +9,7 @@ from datetime import datetime
 
 from customercase.domain.errors import InvalidField
 from customercase.domain.ids import ForumId, VendorId
+from customercase.domain.search import SEARCH_LANGUAGES
 from customercase.domain.text import clean_line
 from customercase.domain.tracker import StatusMap
 from customercase.domain.users import User, email_domain
@@ -83,6 +84,13 @@ class Viewer:
         return self.role is not None
 
 
+def check_search_language(language: str) -> str:
+    """One of the text search configurations the database knows (SEARCH_LANGUAGES)."""
+    if language not in SEARCH_LANGUAGES:
+        raise InvalidField("search_language", "Not a language search knows.")
+    return language
+
+
 @dataclass(frozen=True, slots=True)
 class Forum:
     id: ForumId
@@ -122,6 +130,7 @@ class Forum:
         allowed_domains: tuple[str, ...] | None = None,
         jira: JiraBinding | None = None,
         holds_first_posts: bool | None = None,
+        search_language: str | None = None,
     ) -> Forum:
         return replace(
             self,
@@ -134,5 +143,10 @@ class Forum:
             jira=self.jira if jira is None else jira,
             holds_first_posts=(
                 self.holds_first_posts if holds_first_posts is None else holds_first_posts
+            ),
+            search_language=(
+                self.search_language
+                if search_language is None
+                else check_search_language(search_language)
             ),
         )

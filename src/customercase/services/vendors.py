@@ -17,6 +17,7 @@ from customercase.domain.vendors import (
     Viewer,
     Visibility,
     check_domains,
+    check_search_language,
     check_slug,
     check_title,
 )
@@ -42,6 +43,7 @@ class CreateForum:
     allowed_domains: tuple[str, ...] = ()
     jira: JiraBinding | None = None
     holds_first_posts: bool = False
+    search_language: str = "english"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class UpdateForum:
     allowed_domains: tuple[str, ...] | None = None
     jira: JiraBinding | None = None
     holds_first_posts: bool | None = None
+    search_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,7 @@ async def create_forum(cmd: CreateForum, *, uow: UnitOfWork, clock: Clock, ids: 
         allowed_domains=check_domains(cmd.allowed_domains),
         jira=cmd.jira,
         holds_first_posts=cmd.holds_first_posts,
+        search_language=check_search_language(cmd.search_language),
     )
     async with uow:
         if await uow.vendors.get(cmd.vendor_id) is None:
@@ -139,6 +143,7 @@ async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork, clock: Clock, ids: 
             allowed_domains=cmd.allowed_domains,
             jira=cmd.jira,
             holds_first_posts=cmd.holds_first_posts,
+            search_language=cmd.search_language,
         )
         await uow.forums.update(changed)
         rebound = changed.jira is not None and (

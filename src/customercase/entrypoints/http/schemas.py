@@ -11,6 +11,7 @@ from customercase.domain.ideas import CommentView, IdeaView, Page
 from customercase.domain.ideas import Idea as DomainIdea
 from customercase.domain.notifications import DeliveryRecord
 from customercase.domain.privacy import PersonalData
+from customercase.domain.search import SEARCH_LANGUAGES
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum as DomainForum
 from customercase.services.identity import Me as DomainMe
@@ -18,6 +19,13 @@ from customercase.services.vendors import VendorView
 
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 Short = Annotated[str, msgspec.Meta(max_length=2_000)]
+SearchLanguage = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=32,
+        description="Text search configuration for stemming: " + ", ".join(SEARCH_LANGUAGES),
+    ),
+]
 StatusName = Literal["open", "under_review", "planned", "in_progress", "done", "declined"]
 
 
@@ -158,6 +166,8 @@ class ForumCreate(msgspec.Struct):
     allowed_domains: Annotated[list[Short], msgspec.Meta(max_length=50)] = []
     jira: JiraBinding | None = None
     holds_first_posts: bool = False
+    # Stemming and stop words for search in this forum (a PostgreSQL text search configuration).
+    search_language: SearchLanguage = "english"
 
 
 class ForumUpdate(msgspec.Struct):
@@ -167,6 +177,7 @@ class ForumUpdate(msgspec.Struct):
     allowed_domains: Annotated[list[Short], msgspec.Meta(max_length=50)] | None = None
     jira: JiraBinding | None = None
     holds_first_posts: bool | None = None
+    search_language: SearchLanguage | None = None
 
 
 class Forum(msgspec.Struct):
@@ -181,6 +192,7 @@ class Forum(msgspec.Struct):
     html_url: str
     # Spam defence: a poster's first idea or comment waits for staff approval.
     holds_first_posts: bool = False
+    search_language: str = "english"
 
 
 class Invitations(msgspec.Struct):
@@ -370,6 +382,7 @@ class Presenter:
             jira,
             f"{self.base_url}/forums/{f.id}",
             f.holds_first_posts,
+            f.search_language,
         )
 
     def _idea_fields(self, view: IdeaView) -> dict[str, Any]:

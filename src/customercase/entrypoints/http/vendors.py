@@ -104,6 +104,7 @@ class VendorController(Controller):
             tuple(data.allowed_domains),
             jira,
             data.holds_first_posts,
+            data.search_language,
         )
         return present.forum(await vendors.create_forum(cmd, uow=uow, clock=clock, ids=ids))
 
@@ -161,6 +162,7 @@ class ForumController(Controller):
             tuple(data.allowed_domains) if data.allowed_domains is not None else None,
             _binding(data.jira),
             data.holds_first_posts,
+            data.search_language,
         )
         return present.forum(await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids))
 
