@@ -437,9 +437,14 @@ class Outbox(Protocol):
         ...
 
     async def deliveries(
-        self, forum_id: ForumId, state: DeliveryState | None, limit: int
+        self,
+        forum_id: ForumId,
+        state: DeliveryState | None,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
     ) -> list[DeliveryRecord]:
-        """The forum's latest notification rows (one per recipient), newest first."""
+        """The forum's latest notification rows (one per recipient), newest first; with
+        `before`, only rows older than that (created_at, id), for the next page."""
         ...
 
 

@@ -292,6 +292,38 @@ async def merge_ideas(
     return view
 
 
+@dataclass(frozen=True, slots=True)
+class MergePreview:
+    """What merging `idea` into `into` would move, for staff to confirm first."""
+
+    idea: IdeaView
+    into: IdeaView
+    # At most this many: who voted for both ideas keeps one vote on the survivor.
+    votes: int
+    comments: int
+    # People watching the duplicate but not yet the survivor.
+    watchers: int
+
+
+async def preview_merge(
+    idea_id: IdeaId, into: IdeaId, user_id: UserId | None, *, uow: UnitOfWork
+) -> MergePreview:
+    """What a merge would move (staff only); a merge that would be refused is refused here."""
+    async with uow:
+        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        require_user(viewer)
+        require_staff(viewer)
+        target = await uow.ideas.get(into)
+        if target is None:
+            raise IdeaNotFound()
+        idea.check_merge_into(target)
+        theirs = set(await uow.watches.watchers(target.id))
+        watchers = [w for w in await uow.watches.watchers(idea.id) if w not in theirs]
+        source_view = await _view(uow, idea.id, user_id)
+        target_view = await _view(uow, target.id, user_id)
+    return MergePreview(source_view, target_view, idea.votes, idea.comments, len(watchers))
+
+
 async def unmerge_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
     """Take a merged idea back out of its survivor, with what the merge moved (staff only)."""
     async with uow:

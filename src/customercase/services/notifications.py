@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from customercase.domain.cursors import cursor_time, decode_cursor, encode_cursor
 from customercase.domain.errors import NotFound
-from customercase.domain.ideas import Idea, check_limit
+from customercase.domain.ideas import Idea, Page, check_limit
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
 from customercase.domain.mail import (
     Addressing,
@@ -264,6 +265,26 @@ async def stop_watching_by_link(
             raise NotFound("This link is not valid.")
         await uow.watches.set(idea_id, user_id, False)
         await uow.commit()
+
+
+async def delivery_problems(
+    forum_id: ForumId, user_id: UserId | None, limit: int, cursor: str | None, *, uow: UnitOfWork
+) -> Page[DeliveryRecord]:
+    """The forum's emails that could not be delivered (bounced, refused, given up on), newest
+    first, a page at a time (staff only: the page names the recipients)."""
+    check_limit(limit)
+    before = None
+    if cursor:
+        at, row_id = decode_cursor(cursor, (str, str))
+        before = (cursor_time(at), str(row_id))
+    async with uow:
+        forum, viewer = await open_forum(uow, forum_id, user_id)
+        require_staff(viewer)
+        rows = await uow.outbox.deliveries(forum.id, DeliveryState.FAILED, limit + 1, before)
+    items = rows[:limit]
+    last = items[-1] if len(rows) > limit else None
+    next_cursor = encode_cursor([last.created_at.isoformat(), last.id]) if last else None
+    return Page(items, next_cursor)
 
 
 async def list_deliveries(

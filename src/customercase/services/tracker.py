@@ -101,6 +101,16 @@ async def connect_jira(
     return TrackerConnection(site, email, "")
 
 
+async def jira_connection(
+    vendor_id: VendorId, actor_id: UserId | None, *, uow: UnitOfWork
+) -> TrackerConnection | None:
+    """The vendor's Jira site and account (staff only), the token left out: it is never shown."""
+    async with uow:
+        require_staff(await viewer_of(uow, vendor_id, None, actor_id))
+        connection = await uow.tracker.connection(vendor_id)
+    return replace(connection, api_token="") if connection else None
+
+
 async def _connection(uow: UnitOfWork, vendor_id: VendorId) -> TrackerConnection:
     connection = await uow.tracker.connection(vendor_id)
     if connection is None:

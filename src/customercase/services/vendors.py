@@ -163,6 +163,18 @@ async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork, clock: Clock, ids: 
     return changed
 
 
+async def unbind_jira(forum_id: ForumId, actor_id: UserId | None, *, uow: UnitOfWork) -> Forum:
+    """Stop the forum's Jira binding (staff only); its ideas keep the issue keys they had."""
+    async with uow:
+        forum, viewer = await open_forum(uow, forum_id, actor_id)
+        require_staff(viewer)
+        unbound = replace(forum, jira=None)
+        if forum.jira is not None:
+            await uow.forums.update(unbound)
+        await uow.commit()
+    return unbound
+
+
 async def _tell_if_access_changed(
     uow: UnitOfWork,
     before: Forum,

@@ -811,7 +811,11 @@ class InMemoryOutbox:
         self._tx.write(update)
 
     async def deliveries(
-        self, forum_id: ForumId, state: DeliveryState | None, limit: int
+        self,
+        forum_id: ForumId,
+        state: DeliveryState | None,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
     ) -> list[DeliveryRecord]:
         db = self._tx.read()
         records = []
@@ -839,6 +843,8 @@ class InMemoryOutbox:
                 )
             )
         records.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        if before is not None:
+            records = [r for r in records if (r.created_at, r.id) < (utc(before[0]), before[1])]
         return records[:limit]
 
 

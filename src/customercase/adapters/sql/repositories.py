@@ -1332,7 +1332,11 @@ class SqlOutbox:
         )
 
     async def deliveries(
-        self, forum_id: ForumId, state: DeliveryState | None, limit: int
+        self,
+        forum_id: ForumId,
+        state: DeliveryState | None,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
     ) -> list[DeliveryRecord]:
         o = t.outbox.c
         stmt = (
@@ -1345,6 +1349,8 @@ class SqlOutbox:
         )
         if state is not None:
             stmt = stmt.where(o.state == state.value)
+        if before is not None:
+            stmt = stmt.where(_after((o.created_at, o.id), [before[0].isoformat(), before[1]]))
         rows = (await self._conn.execute(stmt)).all()
         return [
             DeliveryRecord(

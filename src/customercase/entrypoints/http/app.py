@@ -49,6 +49,8 @@ from customercase.entrypoints.http.pages.common import (
 from customercase.entrypoints.http.pages.errors import negotiated
 from customercase.entrypoints.http.pages.forums import ForumPages
 from customercase.entrypoints.http.pages.ideas import IdeaPages
+from customercase.entrypoints.http.pages.merge import MergePages
+from customercase.entrypoints.http.pages.queues import QueuePages
 from customercase.entrypoints.http.pages.recovery import RecoveryPages
 from customercase.entrypoints.http.pages.staff import StaffPages
 from customercase.entrypoints.http.participants import ParticipantController
@@ -167,6 +169,8 @@ def create_app(container: Container) -> Litestar:
         ForumPages,
         IdeaPages,
         StaffPages,
+        MergePages,
+        QueuePages,
         static_files(),
     ]
     if dev_mailbox is not None:

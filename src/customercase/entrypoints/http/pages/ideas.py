@@ -9,8 +9,8 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from customercase.domain.errors import InvalidField
-from customercase.domain.ideas import Status
+from customercase.domain.errors import InvalidField, NotFound
+from customercase.domain.ideas import IdeaView, Status
 from customercase.domain.ids import CommentId, IdeaId
 from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
 from customercase.domain.spam import Moderation
@@ -31,7 +31,7 @@ from customercase.entrypoints.http.pages.common import (
     uid,
     viewer,
 )
-from customercase.entrypoints.http.schemas import Presenter
+from customercase.entrypoints.http.schemas import Idea, Presenter
 from customercase.services import ideas, vendors
 
 COMMENTS_PER_PAGE = 20
@@ -185,6 +185,7 @@ class IdeaPages(Controller):
             "viewer": viewer(user, present),
             "forum": present.forum(forum),
             "idea": present.idea(view),
+            "survivor": await self._survivor(view, user, uow, present),
             "description": view.idea.description,
             "comments": [present.comment(c) for c in comments.items],
             "after": after,
@@ -196,6 +197,17 @@ class IdeaPages(Controller):
             "errors": errors,
         }
         return page("idea.html", context, 422 if errors else 200)
+
+    async def _survivor(
+        self, view: IdeaView, user: DomainUser | None, uow: UnitOfWork, present: Presenter
+    ) -> Idea | None:
+        """The idea a merged one now lives in, for the link to it."""
+        if view.idea.merged_into is None:
+            return None
+        try:
+            return present.idea(await ideas.get_idea(view.idea.merged_into, uid(user), uow=uow))
+        except NotFound:
+            return None
 
     async def _page_holding(
         self, idea_id: IdeaId, comment_id: CommentId, user: DomainUser | None, uow: UnitOfWork
