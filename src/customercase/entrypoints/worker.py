@@ -4,8 +4,8 @@ to stop.
 
 Any number of these may run at once, on any number of machines: rows are claimed under a lease
 (services/dispatch.py), and every purge or sweep is safe to run twice or concurrently. SIGTERM
-or SIGINT stops the loop after the batch in hand is recorded, so
-a deploy never cuts a batch in half; a SIGKILL costs at most a repeat once the lease ends.
+or SIGINT stops the loop after the batch in hand is recorded, so a deploy never cuts a batch in
+half; a SIGKILL costs at most a repeat once the lease ends.
 """
 
 from __future__ import annotations
