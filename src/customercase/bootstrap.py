@@ -50,6 +50,7 @@ from customercase.domain.ports import (
 from customercase.domain.users import SessionPolicy
 from customercase.services.dispatch import Handler, RetryPolicy
 from customercase.services.notifications import EmailNotifications
+from customercase.services.retention import RetentionPolicy
 from customercase.services.tracker_jobs import TRACKER_KINDS, TrackerJobs
 
 PREFIX = "CUSTOMERCASE_"
@@ -106,6 +107,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # "off": no pictures, initials for everyone.
     gravatar_url: str = GRAVATAR_URL
     gravatar_timeout_seconds: float = 2.0
+    # Retention (README "Retention"): a deleted vendor's data is purged after vendor_retention_days;
+    # delivered outbox rows and inbound mail / Jira webhook ids are forgotten after theirs
+    # (keep the ids well past Postmark's ~10.5 hours of inbound retries). The worker runs this
+    # housekeeping, sweeps of expired sessions, tokens and rate limits included, every
+    # housekeeping_seconds.
+    vendor_retention_days: float = 60.0
+    outbox_retention_days: float = 30.0
+    message_id_retention_days: float = 30.0
+    housekeeping_seconds: float = 900.0
     sentry_dsn: str = ""
     sentry_environment: str = "production"
 
@@ -117,6 +127,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     @property
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy(self.session_idle_seconds, self.session_lifetime_seconds)
+
+    @property
+    def retention_policy(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            self.vendor_retention_days, self.outbox_retention_days, self.message_id_retention_days
+        )
 
 
 def read_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

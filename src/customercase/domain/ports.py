@@ -579,6 +579,42 @@ class Avatars(Protocol):
         ...
 
 
+class RetentionRepository(Protocol):
+    """Deleting vendors (hidden at once, purged later) and forgetting what has served its time.
+
+    Every purge and sweep deletes at most `limit` rows per call, so the caller commits between
+    calls and no transaction holds many locks for long; each is safe to run from several
+    workers at once and to run again.
+    """
+
+    async def hide_vendor(self, vendor_id: VendorId, at: datetime) -> bool:
+        """Mark the vendor deleted at `at`: from then on its forums, ideas and pages are absent
+        to everyone. False if there is no such vendor or it is deleted already."""
+        ...
+
+    async def restore_vendor(self, vendor_id: VendorId, deleted_since: datetime) -> bool:
+        """Undo a deletion made since then (within the retention period); False otherwise."""
+        ...
+
+    async def deleted_before(self, before: datetime, limit: int) -> list[VendorId]:
+        """Vendors deleted before this time, whose data is due to be purged, oldest first."""
+        ...
+
+    async def purge_vendor(self, vendor_id: VendorId, deleted_before: datetime, limit: int) -> int:
+        """Delete up to `limit` of the rows that belong to the vendor, those that depend on
+        others first, the vendor's own row last; only while it stays deleted since before that
+        time and no other worker is purging it. How many rows went; 0 when none are left."""
+        ...
+
+    async def sweep_outbox(self, done_before: datetime, limit: int) -> int:
+        """Delete outbox rows delivered, skipped or failed before this time; how many."""
+        ...
+
+    async def sweep_message_ids(self, before: datetime, limit: int) -> int:
+        """Forget inbound mail and Jira webhook ids received before this time; how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     users: UserRepository
     sessions: SessionRepository
@@ -597,6 +633,7 @@ class UnitOfWork(Protocol):
     tracker: TrackerRepository
     sign_in_flows: SignInFlowRepository
     moderation: ModerationRepository
+    retention: RetentionRepository
 
     async def __aenter__(self) -> Self:
         """Begin a transaction."""

@@ -1,8 +1,11 @@
-"""`customercase worker`: outbox dispatch in a loop, until told to stop.
+"""`customercase worker`: outbox dispatch in a loop, and housekeeping on its own schedule
+(services/retention.py: purging deleted vendors, sweeping what has served its time), until told
+to stop.
 
 Any number of these may run at once, on any number of machines: rows are claimed under a lease
-(services/dispatch.py). SIGTERM or SIGINT stops the loop after the batch in hand is recorded, so
-a deploy never cuts a batch in half; a SIGKILL costs at most a repeat once the lease ends.
+(services/dispatch.py), and every purge or sweep is safe to run twice or concurrently. SIGTERM
+or SIGINT stops the loop after the batch in hand is recorded, so a deploy never cuts a batch in
+half; a SIGKILL costs at most a repeat once the lease ends.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import structlog
 
 from customercase.bootstrap import Container
 from customercase.services.dispatch import DispatchReport, dispatch_due
+from customercase.services.retention import Housekeeping, housekeep
 
 log = structlog.get_logger("customercase.worker")
 
@@ -30,6 +34,32 @@ async def dispatch_once(container: Container) -> DispatchReport:
         policy=container.retry_policy(),
         batch_size=settings.worker_batch_size,
     )
+
+
+async def housekeep_once(container: Container) -> Housekeeping:
+    """One round of housekeeping: purge vendors past retention, then sweep."""
+    settings = container.settings()
+    return await housekeep(
+        uow=container.uow(),
+        clock=container.clock(),
+        policy=settings.retention_policy,
+        sessions=settings.session_policy,
+    )
+
+
+async def run_housekeeping(container: Container, stop: asyncio.Event) -> None:
+    """Housekeeping now and every `housekeeping_seconds` until `stop` is set."""
+    interval = container.settings().housekeeping_seconds
+    while not stop.is_set():
+        try:
+            done = await housekeep_once(container)
+        except Exception:
+            log.exception("housekeeping round failed")
+        else:
+            if done.vendor_rows or done.outbox_rows or done.message_ids:
+                log.info("housekept", **dataclasses.asdict(done))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 async def run_loop(container: Container, stop: asyncio.Event) -> None:
@@ -56,7 +86,9 @@ async def run_workers(container: Container, concurrency: int = 1) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started", concurrency=concurrency)
-    await asyncio.gather(*(run_loop(container, stop) for _ in range(concurrency)))
+    await asyncio.gather(
+        run_housekeeping(container, stop), *(run_loop(container, stop) for _ in range(concurrency))
+    )
     log.info("worker stopped")
 
 
@@ -66,12 +98,14 @@ class InProcessWorker:
     def __init__(self, container: Container) -> None:
         self._container = container
         self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(run_loop(self._container, self._stop))
+        self._tasks = [
+            asyncio.create_task(run_loop(self._container, self._stop)),
+            asyncio.create_task(run_housekeeping(self._container, self._stop)),
+        ]
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._task is not None:
-            await self._task
+        await asyncio.gather(*self._tasks)

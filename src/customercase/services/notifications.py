@@ -132,7 +132,10 @@ class EmailNotifications:
         """The automatic answer to an inbound mail: to its sender, who may have no account."""
         if not n.payload.get("to"):
             raise Skip("the sender's address was already erased")
-        forum = await reads.forum(ForumId(n.payload.get("forum_id", "")))
+        forum_id = n.payload.get("forum_id")
+        forum = await reads.forum(ForumId(forum_id)) if forum_id else None
+        if forum_id and forum is None:
+            raise Skip("the forum is gone (or its vendor deleted)")
         rendered = self._composer.compose(
             n.kind.value,
             {
@@ -178,6 +181,8 @@ class EmailNotifications:
             raise Skip("the idea is gone")
         forum_id = idea.forum_id if idea else n.payload.get("forum_id")
         forum = await reads.forum(ForumId(forum_id)) if forum_id else None
+        if forum_id and forum is None:
+            raise Skip("the forum is gone (or its vendor deleted)")
         if forum and forum.is_private and n.kind is not NotificationKind.FORUM_ACCESS_CHANGED:
             viewer = await viewer_of(uow, forum.vendor_id, forum, recipient.id)
             if not forum.admits(viewer):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from customercase.domain.errors import (
+    ForumNotFound,
     IdeaNotFound,
     TrackerNotConnected,
     TrackerRejected,
@@ -59,6 +60,9 @@ class TrackerJobs:
             return Outcome(n, DeliveryState.PENDING, error.message)
         except (TrackerRejected, TrackerNotConnected, IdeaNotFound) as error:
             return Outcome(n, DeliveryState.FAILED, error.message)
+        except ForumNotFound:
+            # Unbound since, or its vendor deleted: nothing to do any more.
+            return Outcome(n, DeliveryState.SKIPPED, "the forum is gone or no longer bound")
         return Outcome(n, DeliveryState.SENT)
 
     async def _job(self, n: Notification) -> None:

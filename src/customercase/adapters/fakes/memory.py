@@ -21,6 +21,11 @@ from typing import TYPE_CHECKING, Any, Self
 
 from customercase.adapters.fakes.memory_merges import InMemoryMergeRepository
 from customercase.adapters.fakes.memory_moderation import InMemoryModerationRepository
+from customercase.adapters.fakes.memory_retention import (
+    InMemoryRetentionRepository,
+    forum_is_live,
+    vendor_is_live,
+)
 from customercase.adapters.fakes.memory_search import (
     any_word_rank,
     matches,
@@ -65,6 +70,7 @@ from customercase.domain.ports import (
     Outbox,
     ParticipantRepository,
     RateLimitRepository,
+    RetentionRepository,
     SessionRepository,
     SignInFlowRepository,
     TokenRepository,
@@ -269,7 +275,8 @@ class InMemoryVendorRepository:
         self._tx.write(insert)
 
     async def get(self, vendor_id: VendorId) -> Vendor | None:
-        return self._tx.read().vendors.get(vendor_id)
+        db = self._tx.read()
+        return db.vendors.get(vendor_id) if vendor_is_live(db, vendor_id) else None
 
     async def add_staff(self, vendor_id: VendorId, user_id: UserId, role: Role) -> None:
         def insert(db: Tables) -> None:
@@ -281,10 +288,10 @@ class InMemoryVendorRepository:
         self._tx.write(insert)
 
     async def solely_administered_by(self, user_id: UserId) -> list[VendorId]:
-        staff = self._tx.read().staff
+        db = self._tx.read()
         admins: dict[VendorId, set[UserId]] = {}
-        for (vendor_id, member), role in staff.items():
-            if role is Role.ADMIN:
+        for (vendor_id, member), role in db.staff.items():
+            if role is Role.ADMIN and vendor_is_live(db, vendor_id):
                 admins.setdefault(vendor_id, set()).add(member)
         return [v for v, members in admins.items() if members == {user_id}]
 
@@ -325,7 +332,8 @@ class InMemoryForumRepository:
         self._tx.write(insert)
 
     async def get(self, forum_id: ForumId) -> Forum | None:
-        return self._tx.read().forums.get(forum_id)
+        db = self._tx.read()
+        return db.forums.get(forum_id) if forum_is_live(db, forum_id) else None
 
     async def update(self, forum: Forum) -> None:
         def update(db: Tables) -> None:
@@ -361,7 +369,8 @@ class InMemoryForumRepository:
         return (forum_id, email) in self._tx.read().invitations
 
     async def by_mailbox_hash(self, mailbox_hash: str) -> Forum | None:
-        forums = self._tx.read().forums.values()
+        db = self._tx.read()
+        forums = (f for f in db.forums.values() if vendor_is_live(db, f.vendor_id))
         return next((f for f in forums if f.mailbox_hash == mailbox_hash), None)
 
     async def involved_viewers(self, forum: Forum) -> list[Viewer]:
@@ -633,7 +642,7 @@ class InMemoryWatchRepository:
         ideas = [
             db.ideas[idea_id]
             for (idea_id, watcher), watching in db.watches.items()
-            if watcher == user_id and watching
+            if watcher == user_id and watching and forum_is_live(db, db.ideas[idea_id].forum_id)
         ]
         ideas.sort(key=lambda i: (i.created_at, i.id), reverse=True)
         return ideas[:WATCHED_MAX]
@@ -960,6 +969,7 @@ class InMemoryUnitOfWork:
     tracker: TrackerRepository
     sign_in_flows: SignInFlowRepository
     moderation: ModerationRepository
+    retention: RetentionRepository
 
     def __init__(
         self, store: InMemoryStore, half_life_days: float = DEFAULT_HALF_LIFE_DAYS
@@ -993,6 +1003,7 @@ class InMemoryUnitOfWork:
         self.tracker = InMemoryTrackerRepository(tx)
         self.sign_in_flows = InMemorySignInFlowRepository(tx)
         self.moderation = InMemoryModerationRepository(tx)
+        self.retention = InMemoryRetentionRepository(tx)
         return self
 
     async def __aexit__(

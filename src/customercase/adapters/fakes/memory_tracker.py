@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from customercase.adapters.fakes.memory_retention import vendor_is_live
 from customercase.adapters.fakes.tables import SyncProgress, Tables, Transaction, require, utc
 from customercase.domain.ideas import Comment, Idea
 from customercase.domain.ids import CommentId, ForumId, IdeaId, VendorId
@@ -30,10 +31,13 @@ class InMemoryTrackerRepository:
         return found[0] if found else None
 
     async def bound_forums(self, project_key: str | None = None) -> list[Forum]:
+        db = self._tx.read()
         forums = [
             f
-            for f in self._tx.read().forums.values()
-            if f.jira is not None and (project_key is None or f.jira.project_key == project_key)
+            for f in db.forums.values()
+            if f.jira is not None
+            and (project_key is None or f.jira.project_key == project_key)
+            and vendor_is_live(db, f.vendor_id)
         ]
         return sorted(forums, key=lambda f: (f.created_at, f.id))
 

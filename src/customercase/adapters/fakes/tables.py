@@ -100,6 +100,8 @@ class Tables:
     users: dict[UserId, User] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
     vendors: dict[VendorId, Vendor] = field(default_factory=dict)
+    # The `deleted_at` column of vendors, for those deleted and not yet purged.
+    deleted_vendors: dict[VendorId, datetime] = field(default_factory=dict)
     staff: dict[tuple[VendorId, UserId], Role] = field(default_factory=dict)
     forums: dict[ForumId, Forum] = field(default_factory=dict)
     invitations: set[tuple[ForumId, str]] = field(default_factory=set)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customercase.adapters.sql import tables as t
+from customercase.adapters.sql.retention import forum_is_live, vendor_is_live
 from customercase.adapters.sql.search import (
     SEARCH_VECTOR,
     fts5_match,
@@ -297,7 +298,11 @@ class SqlVendorRepository:
 
     async def get(self, vendor_id: VendorId) -> Vendor | None:
         row = (
-            await self._conn.execute(t.vendors.select().where(t.vendors.c.id == vendor_id))
+            await self._conn.execute(
+                t.vendors.select().where(
+                    t.vendors.c.id == vendor_id, vendor_is_live(t.vendors.c.id)
+                )
+            )
         ).first()
         return Vendor(VendorId(row.id), row.name, row.slug, row.created_at) if row else None
 
@@ -323,7 +328,13 @@ class SqlVendorRepository:
             other.c.role == Role.ADMIN.value,
         )
         rows = await self._conn.scalars(
-            sa.select(s.vendor_id).where(s.user_id == user_id, s.role == Role.ADMIN.value, ~others)
+            sa.select(s.vendor_id).where(
+                s.user_id == user_id,
+                s.role == Role.ADMIN.value,
+                ~others,
+                # A deleted vendor is going anyway: it does not hold its admin's account.
+                vendor_is_live(s.vendor_id),
+            )
         )
         return [VendorId(v) for v in rows]
 
@@ -386,7 +397,13 @@ class SqlForumRepository:
             raise SlugTaken() from None
 
     async def get(self, forum_id: ForumId) -> Forum | None:
-        row = (await self._conn.execute(t.forums.select().where(t.forums.c.id == forum_id))).first()
+        row = (
+            await self._conn.execute(
+                t.forums.select().where(
+                    t.forums.c.id == forum_id, vendor_is_live(t.forums.c.vendor_id)
+                )
+            )
+        ).first()
         return _forum(row) if row else None
 
     async def update(self, forum: Forum) -> None:
@@ -461,7 +478,9 @@ class SqlForumRepository:
     async def by_mailbox_hash(self, mailbox_hash: str) -> Forum | None:
         row = (
             await self._conn.execute(
-                t.forums.select().where(t.forums.c.mailbox_hash == mailbox_hash)
+                t.forums.select().where(
+                    t.forums.c.mailbox_hash == mailbox_hash, vendor_is_live(t.forums.c.vendor_id)
+                )
             )
         ).first()
         return _forum(row) if row else None
@@ -914,7 +933,11 @@ class SqlWatchRepository:
             await self._conn.execute(
                 sa.select(t.ideas)
                 .join(t.watches, t.watches.c.idea_id == t.ideas.c.id)
-                .where(t.watches.c.user_id == user_id, t.watches.c.watching.is_(True))
+                .where(
+                    t.watches.c.user_id == user_id,
+                    t.watches.c.watching.is_(True),
+                    forum_is_live(t.ideas.c.forum_id),
+                )
                 .order_by(t.ideas.c.created_at.desc(), t.ideas.c.id.desc())
                 .limit(1000)
             )

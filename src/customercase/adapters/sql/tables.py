@@ -72,6 +72,9 @@ vendors = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("slug", sa.String(50), nullable=False, unique=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # Set when the vendor is deleted: hidden from then on, purged by the worker after the
+    # retention period (adapters/sql/retention.py).
+    sa.Column("deleted_at", UtcDateTime, index=True),
 )
 
 staff = sa.Table(
@@ -218,7 +221,7 @@ inbound_messages = sa.Table(
     "inbound_messages",
     metadata,
     sa.Column("message_id", sa.String(128), primary_key=True),
-    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False, index=True),
 )
 
 # The local dev mailbox (adapters/local): mail `make run` would have sent, kept to be read.
@@ -278,7 +281,7 @@ webhook_deliveries = sa.Table(
     "webhook_deliveries",
     metadata,
     sa.Column("id", sa.String(128), primary_key=True),
-    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False, index=True),
 )
 
 sign_in_flows = sa.Table(

@@ -14,6 +14,7 @@ from customercase.adapters.sql.repositories import (
     _insert_ignoring_duplicates,
     comment_of,
 )
+from customercase.adapters.sql.retention import vendor_is_live
 from customercase.domain.ideas import Comment, Idea
 from customercase.domain.ids import CommentId, ForumId, IdeaId, VendorId
 from customercase.domain.tracker import TrackerConnection
@@ -52,7 +53,9 @@ class SqlTrackerRepository:
         return TrackerConnection(row.site_url, row.email, row.sealed_token) if row else None
 
     async def bound_forums(self, project_key: str | None = None) -> list[Forum]:
-        stmt = t.forums.select().where(t.forums.c.jira_project_key.is_not(None))
+        stmt = t.forums.select().where(
+            t.forums.c.jira_project_key.is_not(None), vendor_is_live(t.forums.c.vendor_id)
+        )
         if project_key is not None:
             stmt = stmt.where(t.forums.c.jira_project_key == project_key)
         rows = await self._conn.execute(stmt.order_by(t.forums.c.created_at, t.forums.c.id))

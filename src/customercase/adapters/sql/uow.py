@@ -26,6 +26,7 @@ from customercase.adapters.sql.repositories import (
     SqlVoteRepository,
     SqlWatchRepository,
 )
+from customercase.adapters.sql.retention import SqlRetentionRepository
 from customercase.adapters.sql.tracker import SqlTrackerRepository
 from customercase.domain.ports import (
     CommentRepository,
@@ -37,6 +38,7 @@ from customercase.domain.ports import (
     Outbox,
     ParticipantRepository,
     RateLimitRepository,
+    RetentionRepository,
     SessionRepository,
     SignInFlowRepository,
     TokenRepository,
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
     tracker: TrackerRepository
     sign_in_flows: SignInFlowRepository
     moderation: ModerationRepository
+    retention: RetentionRepository
 
     def __init__(self, engine: AsyncEngine, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> None:
         self._engine = engine
@@ -100,6 +103,7 @@ class SqlUnitOfWork:
         self.tracker = SqlTrackerRepository(conn)
         self.sign_in_flows = SqlSignInFlowRepository(conn)
         self.moderation = SqlModerationRepository(conn)
+        self.retention = SqlRetentionRepository(conn)
         return self
 
     async def __aexit__(

@@ -61,6 +61,7 @@ from customercase.entrypoints.http.vendors import ForumController, VendorControl
 from customercase.entrypoints.http.webhooks import WebhookController
 from customercase.entrypoints.worker import InProcessWorker
 from customercase.services.identity import authenticate
+from customercase.services.retention import RetentionPolicy
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -126,6 +127,9 @@ def create_app(container: Container) -> Litestar:
 
     def provide_secure_cookies() -> bool:
         return secure
+
+    def provide_retention() -> RetentionPolicy:
+        return settings.retention_policy
 
     async def provide_user(request: Request[Any, Any, Any]) -> User | None:
         token = request.cookies.get(SESSION_COOKIE)
@@ -194,6 +198,7 @@ def create_app(container: Container) -> Litestar:
             "present": sync(provide_presenter),
             "form_guard": sync(provide_form_guard),
             "secure_cookies": sync(provide_secure_cookies),
+            "retention": sync(provide_retention),
             "user": Provide(provide_user),
         },
         # Pages answer browsers with HTML error pages; everything else stays problem+json.

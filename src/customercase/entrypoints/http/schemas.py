@@ -138,6 +138,15 @@ class Vendor(msgspec.Struct):
     my_role: Literal["admin", "agent"] | None
 
 
+class VendorDeletion(msgspec.Struct):
+    """A deleted vendor: hidden from now on, its data purged after `purge_after` unless it is
+    restored (POST /api/v1/vendors/{id}/restore) before then."""
+
+    id: str
+    deleted_at: datetime
+    purge_after: datetime
+
+
 class JiraBinding(msgspec.Struct):
     project_key: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")]
     issue_type: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "Task"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 
 from customercase.domain.errors import NotSignedIn
 from customercase.domain.ids import ForumId, VendorId
@@ -24,11 +24,14 @@ from customercase.entrypoints.http.schemas import (
     Presenter,
     Vendor,
     VendorCreate,
+    VendorDeletion,
 )
 from customercase.entrypoints.http.schemas import (
     JiraBinding as JiraBindingBody,
 )
 from customercase.services import identity, tracker, vendors
+from customercase.services import retention as vendors_retention
+from customercase.services.retention import RetentionPolicy
 
 
 def _binding(body: JiraBindingBody | None) -> JiraBinding | None:
@@ -81,6 +84,40 @@ class VendorController(Controller):
         """A vendor, with the caller's role there."""
         view = await vendors.get_vendor(VendorId(vendor_id), user.id if user else None, uow=uow)
         return present.vendor(view)
+
+    @delete("/{vendor_id:str}", status_code=202)
+    async def delete_vendor(
+        self,
+        vendor_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        retention: Injected[RetentionPolicy],
+    ) -> Response[VendorDeletion]:
+        """Delete the vendor (admins only): its forums, ideas and pages are gone for everyone at
+        once; its data is purged after the retention period, until when it can be restored."""
+        done = await vendors_retention.delete_vendor(
+            VendorId(vendor_id), user.id if user else None, uow=uow, clock=clock, policy=retention
+        )
+        body = VendorDeletion(done.vendor_id, done.deleted_at, done.purge_after)
+        return Response(body, status_code=202)
+
+    @post("/{vendor_id:str}/restore", status_code=200)
+    async def restore_vendor(
+        self,
+        vendor_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        clock: Injected[Clock],
+        retention: Injected[RetentionPolicy],
+        present: Presenter,
+    ) -> Vendor:
+        """Undo the vendor's deletion within the retention period (its admins only)."""
+        actor = _signed_in(user).id
+        await vendors_retention.restore_vendor(
+            VendorId(vendor_id), actor, uow=uow, clock=clock, policy=retention
+        )
+        return present.vendor(await vendors.get_vendor(VendorId(vendor_id), actor, uow=uow))
 
     @post("/{vendor_id:str}/forums", status_code=201)
     async def create_forum(
