@@ -229,7 +229,7 @@ async def test_an_email_still_failing_after_the_last_attempt_is_failed_for_good(
     report = await post.dispatch()
 
     assert report.failed == 1
-    [record] = await list_deliveries(forum.id, staff.id, None, 10, uow=post.world.uow)
+    [record] = (await list_deliveries(forum.id, staff.id, None, 10, uow=post.world.uow)).items
     assert (record.state, record.attempts) == ("failed", 1)
     assert record.last_error is not None and "gave up after 1 attempts" in record.last_error
 
@@ -244,9 +244,9 @@ async def test_an_inactive_recipient_is_failed_and_shown_to_staff_with_the_reaso
 
     await post.drain()
 
-    records = await list_deliveries(
-        forum.id, staff.id, DeliveryState.FAILED, 10, uow=post.world.uow
-    )
+    records = (
+        await list_deliveries(forum.id, staff.id, DeliveryState.FAILED, 10, uow=post.world.uow)
+    ).items
     assert [(r.recipient_email, r.last_error) for r in records] == [
         (author.email, "inactive recipient")
     ]
@@ -270,9 +270,27 @@ async def test_deliveries_list_the_newest_first(post: Post) -> None:
     await _submitted(post, forum, second)
     await post.drain()
 
-    records = await list_deliveries(forum.id, staff.id, None, 10, uow=post.world.uow)
+    records = (await list_deliveries(forum.id, staff.id, None, 10, uow=post.world.uow)).items
 
     assert [r.recipient_email for r in records] == [second.email, first.email]
+
+
+async def test_deliveries_page_through_every_record_once(post: Post) -> None:
+    forum, staff = await _forum_with_staff(post)
+    people = [await post.world.user() for _ in range(3)]
+    for person in people:
+        await _submitted(post, forum, person)
+        post.world.clock.advance(minutes=1)
+    await post.drain()
+
+    seen, cursor = [], None
+    while True:
+        found = await list_deliveries(forum.id, staff.id, None, 2, cursor, uow=post.world.uow)
+        seen += [r.recipient_email for r in found.items]
+        if not (cursor := found.next_cursor):
+            break
+
+    assert seen == [p.email for p in reversed(people)]
 
 
 async def test_a_reset_link_is_sent_and_its_token_erased_from_the_outbox(post: Post) -> None:
@@ -316,7 +334,7 @@ async def test_someone_who_stopped_watching_is_not_among_the_comment_deliveries_
     await _comment(post, idea, commenter)
     await post.drain()
 
-    records = await list_deliveries(forum.id, staff.id, None, 10, uow=post.world.uow)
+    records = (await list_deliveries(forum.id, staff.id, None, 10, uow=post.world.uow)).items
     assert [r.kind for r in records] == ["request_submitted"]
 
 

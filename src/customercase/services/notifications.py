@@ -272,11 +272,17 @@ async def stop_watching_by_link(
         await uow.commit()
 
 
-async def delivery_problems(
-    forum_id: ForumId, user_id: UserId | None, limit: int, cursor: str | None, *, uow: UnitOfWork
+async def list_deliveries(
+    forum_id: ForumId,
+    user_id: UserId | None,
+    state: DeliveryState | None,
+    limit: int,
+    cursor: str | None = None,
+    *,
+    uow: UnitOfWork,
 ) -> Page[DeliveryRecord]:
-    """The forum's emails that could not be delivered (bounced, refused, given up on), newest
-    first, a page at a time (staff only: the page names the recipients)."""
+    """What became of the forum's notification emails, newest first, a page at a time
+    (staff only: the records name the recipients)."""
     check_limit(limit)
     before = None
     if cursor:
@@ -285,24 +291,15 @@ async def delivery_problems(
     async with uow:
         forum, viewer = await open_forum(uow, forum_id, user_id)
         require_staff(viewer)
-        rows = await uow.outbox.deliveries(forum.id, DeliveryState.FAILED, limit + 1, before)
+        rows = await uow.outbox.deliveries(forum.id, state, limit + 1, before)
     items = rows[:limit]
     last = items[-1] if len(rows) > limit else None
     next_cursor = encode_cursor([last.created_at.isoformat(), last.id]) if last else None
     return Page(items, next_cursor)
 
 
-async def list_deliveries(
-    forum_id: ForumId,
-    user_id: UserId | None,
-    state: DeliveryState | None,
-    limit: int,
-    *,
-    uow: UnitOfWork,
-) -> list[DeliveryRecord]:
-    """What became of the forum's latest notification emails, failures first to see (staff)."""
-    check_limit(limit)
-    async with uow:
-        forum, viewer = await open_forum(uow, forum_id, user_id)
-        require_staff(viewer)
-        return await uow.outbox.deliveries(forum.id, state, limit)
+async def delivery_problems(
+    forum_id: ForumId, user_id: UserId | None, limit: int, cursor: str | None, *, uow: UnitOfWork
+) -> Page[DeliveryRecord]:
+    """The emails that could not be delivered (bounced, refused, given up on)."""
+    return await list_deliveries(forum_id, user_id, DeliveryState.FAILED, limit, cursor, uow=uow)

@@ -129,13 +129,17 @@ class DeliveriesController(Controller):
             Literal["pending", "sent", "failed", "skipped"] | None, Parameter(query="state")
         ] = None,
         limit: Annotated[int, Parameter(description="Items, 1 to 100.")] = 50,
+        cursor: Annotated[
+            str | None, Parameter(description="next_cursor of the page before.", max_length=400)
+        ] = None,
     ) -> DeliveryPage:
         """What became of the forum's notification emails, newest first (staff only)."""
-        records = await notifications.list_deliveries(
+        found = await notifications.list_deliveries(
             ForumId(forum_id),
             user.id if user else None,
             DeliveryState(delivery_state) if delivery_state else None,
             limit,
+            cursor,
             uow=uow,
         )
-        return present.deliveries(records)
+        return present.deliveries(found.items, found.next_cursor)

@@ -290,6 +290,7 @@ class Delivery(msgspec.Struct):
 
 class DeliveryPage(msgspec.Struct):
     items: list[Delivery]
+    next_cursor: str | None = None
 
 
 class HeldPost(msgspec.Struct):
@@ -439,7 +440,9 @@ class Presenter:
     def comment_page(self, page: Page[CommentView]) -> CommentPage:
         return CommentPage([self.comment(v) for v in page.items], page.next_cursor)
 
-    def deliveries(self, records: list[DeliveryRecord]) -> DeliveryPage:
+    def deliveries(
+        self, records: list[DeliveryRecord], next_cursor: str | None = None
+    ) -> DeliveryPage:
         return DeliveryPage(
             [
                 Delivery(
@@ -455,5 +458,6 @@ class Presenter:
                     r.done_at,
                 )
                 for r in records
-            ]
+            ],
+            next_cursor,
         )
