@@ -106,6 +106,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # "off": no pictures, initials for everyone.
     gravatar_url: str = GRAVATAR_URL
     gravatar_timeout_seconds: float = 2.0
+    # Prometheus metrics at /metrics, for requests carrying "Bearer <metrics_token>" only.
+    metrics: bool = False
+    metrics_token: str = ""
     sentry_dsn: str = ""
     sentry_environment: str = "production"
 
