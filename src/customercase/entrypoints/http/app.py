@@ -224,4 +224,5 @@ def create_asgi(container: Container) -> ASGIApp:
     """The app as servers run it: request ids, access logs and the CSRF cookie on every answer."""
     app = create_app(container)
     assert app.csrf_config is not None
-    return request_id_middleware(csrf_cookie_middleware(app, app.csrf_config))
+    log_key = container.settings().secret_key.encode()
+    return request_id_middleware(csrf_cookie_middleware(app, app.csrf_config), log_key)
