@@ -116,6 +116,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     outbox_retention_days: float = 30.0
     message_id_retention_days: float = 30.0
     housekeeping_seconds: float = 900.0
+    # Prometheus metrics at /metrics, for requests carrying "Bearer <metrics_token>" only.
+    metrics: bool = False
+    metrics_token: str = ""
     sentry_dsn: str = ""
     sentry_environment: str = "production"
 

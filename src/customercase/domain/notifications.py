@@ -111,3 +111,12 @@ class DeliveryRecord:
     last_error: str | None
     created_at: datetime
     done_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """The outbox as an operator watches it: rows per state, and how late the due ones run."""
+
+    by_state: dict[str, int]
+    due: int
+    oldest_due_at: datetime | None

@@ -18,7 +18,7 @@ from customercase.domain.mail import (
     Rendered,
     StoredEmail,
 )
-from customercase.domain.notifications import Claim, DeliveryRecord, Notification
+from customercase.domain.notifications import Claim, DeliveryRecord, Notification, OutboxStats
 from customercase.domain.privacy import PersonalData
 from customercase.domain.spam import Case, CaseState, Moderation, Standing, Submission, Verdict
 from customercase.domain.tracker import (
@@ -447,6 +447,10 @@ class Outbox(Protocol):
         `before`, only rows older than that (created_at, id), for the next page."""
         ...
 
+    async def stats(self, now: datetime) -> OutboxStats:
+        """Rows per state, and the pending rows due by `now` (for the metrics page)."""
+        ...
+
 
 class TrackerRepository(Protocol):
     """What we keep about Jira: connections, links between ideas and issues, sync progress."""
@@ -495,6 +499,14 @@ class TrackerRepository(Protocol):
 
     async def set_cursor(self, forum_id: ForumId, at: datetime | None) -> None:
         """Move the forum's sync cursor."""
+        ...
+
+    async def mark_synced(self, forum_id: ForumId, at: datetime) -> None:
+        """Record that a sync of the forum read its project to the end at `at`."""
+        ...
+
+    async def last_synced(self) -> dict[ForumId, datetime | None]:
+        """Every bound forum with its last complete sync (None: never)."""
         ...
 
     async def take_lease(

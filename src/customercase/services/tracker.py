@@ -413,6 +413,8 @@ async def sync_forum(
                     newest = max(newest, issue.updated) if newest else issue.updated
                 if newest is not None:
                     await uow.tracker.set_cursor(forum_id, newest)
+                if page.next_page_token is None:
+                    await uow.tracker.mark_synced(forum_id, now)
                 await uow.commit()
             report = _add(report, take.report)
             if progress is not None:

@@ -13,6 +13,7 @@ How transactions work is told in tables.py.
 from __future__ import annotations
 
 import builtins
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -59,7 +60,7 @@ from customercase.domain.ideas import (
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.mail import DeliveryState
-from customercase.domain.notifications import Claim, DeliveryRecord, Notification
+from customercase.domain.notifications import Claim, DeliveryRecord, Notification, OutboxStats
 from customercase.domain.ports import (
     CommentRepository,
     ForumRepository,
@@ -855,6 +856,15 @@ class InMemoryOutbox:
         if before is not None:
             records = [r for r in records if (r.created_at, r.id) < (utc(before[0]), before[1])]
         return records[:limit]
+
+    async def stats(self, now: datetime) -> OutboxStats:
+        deliveries = self._tx.read().deliveries.values()
+        due = [d.due_at for d in deliveries if d.state is DeliveryState.PENDING and d.due_at <= now]
+        return OutboxStats(
+            by_state=dict(Counter(d.state.value for d in deliveries)),
+            due=len(due),
+            oldest_due_at=min(due, default=None),
+        )
 
 
 class InMemoryTokenRepository:

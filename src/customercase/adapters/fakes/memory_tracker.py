@@ -90,6 +90,20 @@ class InMemoryTrackerRepository:
 
         self._tx.write(update)
 
+    async def mark_synced(self, forum_id: ForumId, at: datetime) -> None:
+        def update(db: Tables) -> None:
+            db.tracker_sync[forum_id] = replace(_sync_row(db, forum_id), synced_at=utc(at))
+
+        self._tx.write(update)
+
+    async def last_synced(self) -> dict[ForumId, datetime | None]:
+        db = self._tx.read()
+        return {
+            f.id: progress.synced_at if (progress := db.tracker_sync.get(f.id)) else None
+            for f in db.forums.values()
+            if f.jira is not None
+        }
+
     async def take_lease(
         self, forum_id: ForumId, holder: str, now: datetime, until: datetime
     ) -> bool:

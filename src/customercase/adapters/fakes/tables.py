@@ -60,6 +60,7 @@ class SyncProgress:
     cursor: datetime | None = None
     lease_holder: str | None = None
     lease_until: datetime | None = None
+    synced_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from customercase.domain.notifications import (
     DeliveryRecord,
     Notification,
     NotificationKind,
+    OutboxStats,
 )
 from customercase.domain.privacy import (
     DELETED_NAME,
@@ -1390,6 +1391,20 @@ class SqlOutbox:
             )
             for r in rows
         ]
+
+    async def stats(self, now: datetime) -> OutboxStats:
+        o = t.outbox.c
+        counted = await self._conn.execute(sa.select(o.state, sa.func.count()).group_by(o.state))
+        due = (
+            await self._conn.execute(
+                sa.select(sa.func.count(), sa.func.min(o.due_at)).where(
+                    o.state == DeliveryState.PENDING.value, o.due_at <= now
+                )
+            )
+        ).one()
+        return OutboxStats(
+            by_state={state: n for state, n in counted.all()}, due=due[0], oldest_due_at=due[1]
+        )
 
 
 class SqlRateLimitRepository:

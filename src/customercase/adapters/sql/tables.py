@@ -274,6 +274,8 @@ tracker_sync = sa.Table(
     sa.Column("cursor", UtcDateTime),
     sa.Column("lease_holder", sa.String(64)),
     sa.Column("lease_until", UtcDateTime),
+    # When a sync last read the project to the end: the metrics page's sync lag.
+    sa.Column("synced_at", UtcDateTime),
 )
 
 # Jira webhook deliveries already handled, by X-Atlassian-Webhook-Identifier.

@@ -120,6 +120,23 @@ class SqlTrackerRepository:
             t.tracker_sync.update().where(t.tracker_sync.c.forum_id == forum_id).values(cursor=at)
         )
 
+    async def mark_synced(self, forum_id: ForumId, at: datetime) -> None:
+        await self._ensure_sync_row(forum_id)
+        await self._conn.execute(
+            t.tracker_sync.update()
+            .where(t.tracker_sync.c.forum_id == forum_id)
+            .values(synced_at=at)
+        )
+
+    async def last_synced(self) -> dict[ForumId, datetime | None]:
+        f, s = t.forums.c, t.tracker_sync.c
+        rows = await self._conn.execute(
+            sa.select(f.id, s.synced_at)
+            .select_from(t.forums.outerjoin(t.tracker_sync, s.forum_id == f.id))
+            .where(f.jira_project_key.is_not(None))
+        )
+        return {ForumId(forum_id): synced_at for forum_id, synced_at in rows.all()}
+
     async def take_lease(
         self, forum_id: ForumId, holder: str, now: datetime, until: datetime
     ) -> bool:

@@ -34,6 +34,7 @@ from customercase.entrypoints.http.mail import (
     DevMailboxController,
     StopWatchingController,
 )
+from customercase.entrypoints.http.metrics import metrics_config, metrics_handler
 from customercase.entrypoints.http.middleware import (
     csrf_config,
     csrf_cookie_middleware,
@@ -179,6 +180,14 @@ def create_app(container: Container) -> Litestar:
     ]
     if dev_mailbox is not None:
         handlers.append(DevMailboxController)
+    middleware: list[Any] = []
+    if settings.metrics:
+        handlers.append(
+            metrics_handler(
+                settings.metrics_token, container.engine(), container.uow, container.clock()
+            )
+        )
+        middleware.append(metrics_config().middleware)
     return Litestar(
         route_handlers=handlers,
         dependencies={
@@ -212,6 +221,7 @@ def create_app(container: Container) -> Litestar:
         ),
         csrf_config=csrf_config(settings.secret_key, secure=secure),
         request_max_body_size=MAX_BODY_BYTES,
+        middleware=middleware,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         response_cache_config=ResponseCacheConfig(),
@@ -223,4 +233,5 @@ def create_asgi(container: Container) -> ASGIApp:
     """The app as servers run it: request ids, access logs and the CSRF cookie on every answer."""
     app = create_app(container)
     assert app.csrf_config is not None
-    return request_id_middleware(csrf_cookie_middleware(app, app.csrf_config))
+    log_key = container.settings().secret_key.encode()
+    return request_id_middleware(csrf_cookie_middleware(app, app.csrf_config), log_key)
