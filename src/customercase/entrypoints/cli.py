@@ -202,7 +202,9 @@ def _line(finding: Finding) -> str:
     line = f"{finding.status.value:<4}  {finding.check}: {finding.message}"
     if not finding.hint or finding.status is Status.OK:
         return line
-    return f"{line}. {'Hint' if finding.status is Status.SKIP else 'Fix'}: {finding.hint}"
+    return (
+        f"{line.rstrip('.')}. {'Hint' if finding.status is Status.SKIP else 'Fix'}: {finding.hint}"
+    )
 
 
 async def _doctor(email: str | None) -> int:
