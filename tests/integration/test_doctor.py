@@ -8,11 +8,13 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from customercase.adapters.secrets import FernetSecretBox
@@ -26,6 +28,7 @@ from tests.emulators.google import CLIENT_ID, CLIENT_SECRET, GoogleEmulator
 from tests.emulators.jira import JiraEmulator
 from tests.emulators.postmark import SENDER, TOKEN, PostmarkEmulator
 from tests.emulators.server import serving
+from tests.integration.conftest import SERVER
 
 SECRET_KEY = "k7Qd1xVb9rT3mZp0Lw8sNc2yHf6jGe4uAo5iRt"
 AKISMET_KEY = "test-key"
@@ -74,13 +77,34 @@ def closed_port() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-async def database(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'doctor.sqlite3'}"
+async def migrated(url: str) -> str:
     container = build_container(read_settings({}, database_url=url, secret_key=SECRET_KEY))
     await upgrade(container.engine())
     await shutdown(container)
     return url
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> str:
+    """A migrated SQLite database of the test's own."""
+    return await migrated(f"sqlite+aiosqlite:///{tmp_path / 'doctor.sqlite3'}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated database of the test's own: its bound forums are the test's alone."""
+    if request.param == "sqlite":
+        yield await migrated(f"sqlite+aiosqlite:///{tmp_path / 'doctor.sqlite3'}")
+        return
+    name = f"cc_doctor_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(SERVER, timeout=10)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    base = SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    yield await migrated(f"{base}/{name}")
+    admin = await asyncpg.connect(SERVER, timeout=10)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
 
 
 async def bind_forum_to_jira(database: str, site_url: str, token: str) -> None:
@@ -143,15 +167,15 @@ def configured(
 
 
 async def test_a_deployment_whose_services_all_answer_passes_and_the_test_email_arrives(
-    database: str,
+    any_database: str,
     postmark: PostmarkEmulator,
     akismet: tuple[AkismetEmulator, str],
     google_emulator: GoogleEmulator,
     jira_emulator: JiraEmulator,
 ) -> None:
-    await bind_forum_to_jira(database, jira_emulator.base_url, "token")
+    await bind_forum_to_jira(any_database, jira_emulator.base_url, "token")
     env = configured(
-        database, postmark=postmark.url, akismet=akismet[1], google=google_emulator.base_url
+        any_database, postmark=postmark.url, akismet=akismet[1], google=google_emulator.base_url
     )
 
     run = await doctor(env, "--email", "ops@example.org")
