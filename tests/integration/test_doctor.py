@@ -332,3 +332,23 @@ async def test_settings_a_deployment_gets_wrong_are_named(database: str) -> None
     assert run.line("Base URL").startswith("FAIL") and "plain http" in run.line("Base URL")
     # Mail that never leaves is the complaint the doctor exists for: a warning, not silence.
     assert run.line("Email (Postmark)").startswith("WARN")
+
+
+async def test_an_inactive_test_address_is_not_taken_for_a_refused_token(
+    database: str, postmark: PostmarkEmulator
+) -> None:
+    postmark.inactive.add("gone@example.org")
+    env = {
+        "CUSTOMERCASE_DATABASE_URL": database,
+        "CUSTOMERCASE_SECRET_KEY": SECRET_KEY,
+        "CUSTOMERCASE_PUBLIC_URL": "https://feedback.example.com",
+        "CUSTOMERCASE_POSTMARK_SERVER_TOKEN": TOKEN,
+        "CUSTOMERCASE_POSTMARK_API_URL": postmark.url,
+        "CUSTOMERCASE_MAIL_FROM": SENDER,
+    }
+
+    run = await doctor(env, "--email", "gone@example.org")
+
+    email = run.line("Email (Postmark)")
+    assert email.startswith("SKIP") and "the token works" in email and "inactive" in email
+    assert run.code == 0, run.lines

@@ -28,6 +28,7 @@ log = structlog.get_logger("customercase.postmark")
 BATCH_MAX = 500
 # ErrorCodes worth another try later (§2.3): maintenance and rate limiting.
 TRANSIENT_CODES = frozenset({100, 429})
+INACTIVE_RECIPIENT = 406
 CODE_MEANINGS = {
     10: "bad or missing server token",
     300: "invalid email request",
@@ -142,6 +143,10 @@ class PostmarkMailer:
             return Verification(Reach.OK, f"test email to {probe.to} accepted")
         if response.status_code == 401 or code == 10:
             return Verification(Reach.REFUSED, "the server token is refused (Postmark 10)")
+        if code == INACTIVE_RECIPIENT:
+            # The token and sender passed; only this address is refused.
+            detail = f"the token works, but Postmark will not send to {probe.to} (inactive)"
+            return Verification(Reach.UNTESTED, detail)
         if 400 <= response.status_code < 500 and response.status_code != 429:
             detail = _described(code, text) if isinstance(code, int) else text
             return Verification(Reach.REFUSED, detail or f"HTTP {response.status_code}")
