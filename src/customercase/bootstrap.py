@@ -335,7 +335,6 @@ def build_doctor_container(settings: Settings) -> Container:
         settings,
         jira_timeout_seconds=DOCTOR_TIMEOUT_SECONDS,
         postmark_timeout_seconds=DOCTOR_TIMEOUT_SECONDS,
-        postmark_attempts=1,
         akismet_timeout_seconds=DOCTOR_TIMEOUT_SECONDS,
     )
     container = build_container(quick)

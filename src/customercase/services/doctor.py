@@ -79,7 +79,8 @@ class Deployment:
 
 @dataclass(frozen=True, slots=True)
 class Hints:
-    """How to fix a service that refuses us, and one that cannot be reached."""
+    """How to fix a service that refuses us or cannot be reached; `off`: how to turn it on
+    (or, for one configured but not tested, how to test it)."""
 
     refused: str
     unreachable: str
