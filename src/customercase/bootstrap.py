@@ -21,6 +21,7 @@ from customercase.adapters.google.oidc import GoogleIdentityProvider
 from customercase.adapters.gravatar import DEFAULT_URL as GRAVATAR_URL
 from customercase.adapters.gravatar import GravatarAvatars
 from customercase.adapters.jira.tracker import DescriptionCache, JiraIssueTrackers
+from customercase.adapters.jira.tracker import RetryPolicy as JiraRetryPolicy
 from customercase.adapters.local.avatars import NoPictures
 from customercase.adapters.local.mailbox import LocalMailbox
 from customercase.adapters.local.spam import AllowAllSpamFilter
@@ -28,6 +29,7 @@ from customercase.adapters.passwords import Argon2PasswordHasher
 from customercase.adapters.postmark.mailer import PostmarkMailer
 from customercase.adapters.secrets import FernetSecretBox
 from customercase.adapters.sql.engine import make_engine
+from customercase.adapters.sql.migrate import AlembicSchema
 from customercase.adapters.sql.uow import SqlUnitOfWork
 from customercase.adapters.system import RandomIds, SystemClock
 from customercase.adapters.templates import JinjaEmailComposer
@@ -43,6 +45,7 @@ from customercase.domain.ports import (
     IssueTrackers,
     Mailer,
     PasswordHasher,
+    Schema,
     SecretBox,
     SpamFilter,
     UnitOfWork,
@@ -266,7 +269,7 @@ def build_retry_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(lease_seconds=settings.worker_lease_seconds)
 
 
-def pick_spam_filter(settings: Settings, http: httpx.AsyncClient) -> SpamFilter:
+def pick_spam_filter(settings: Settings, http: httpx.AsyncClient, attempts: int = 2) -> SpamFilter:
     """Akismet when a key is set, else allow-all."""
     if not settings.akismet_key:
         return AllowAllSpamFilter()
@@ -277,6 +280,7 @@ def pick_spam_filter(settings: Settings, http: httpx.AsyncClient) -> SpamFilter:
         timeout_seconds=settings.akismet_timeout_seconds,
         api_url=settings.akismet_api_url,
         blog_lang=settings.akismet_blog_lang,
+        attempts=attempts,
     )
 
 
@@ -333,10 +337,36 @@ class Container(containers.DeclarativeContainer):
         pick_spam_filter, settings, http_client
     )
     avatars: providers.Provider[Avatars] = providers.Singleton(pick_avatars, settings, http_client)
+    schema: providers.Provider[Schema] = providers.Singleton(AlembicSchema, engine)
 
 
 def build_container(settings: Settings | None = None) -> Container:
     return Container(settings=settings or read_settings())
+
+
+# `customercase doctor` asks each outside service once and waits this long at most.
+DOCTOR_TIMEOUT_SECONDS = 5.0
+
+
+def build_doctor_container(settings: Settings) -> Container:
+    """The container with one short try per outside call: the doctor asks, it does not wait."""
+    quick = msgspec.structs.replace(
+        settings,
+        jira_timeout_seconds=DOCTOR_TIMEOUT_SECONDS,
+        postmark_timeout_seconds=DOCTOR_TIMEOUT_SECONDS,
+        akismet_timeout_seconds=DOCTOR_TIMEOUT_SECONDS,
+    )
+    container = build_container(quick)
+    once = JiraRetryPolicy(attempts=1)
+    container.trackers.override(providers.Singleton(JiraIssueTrackers, container.http_client, once))
+    container.spam.override(providers.Singleton(pick_spam_filter, quick, container.http_client, 1))
+    return container
+
+
+def doctor_secret_box(container: Container) -> SecretBox | None:
+    """The box that opens stored Jira tokens, or None where there is no key to open them with."""
+    settings = container.settings()
+    return container.secrets() if settings.secret_key or settings.is_local else None
 
 
 async def shutdown(container: Container) -> None:

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from customercase.domain.avatars import Picture
+from customercase.domain.checks import Verification
 from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.mail import (
@@ -237,6 +238,10 @@ class IdentityProvider(Protocol):
         """Redeem the code and check the ID token (signature, iss, aud, exp, nonce, verified
         email); raise ExternalSignInFailed if anything is off, IdentityProviderUnavailable if
         the provider cannot be reached."""
+        ...
+
+    async def verify(self) -> Verification:
+        """Whether the provider answers and knows our client credentials (asked afresh, once)."""
         ...
 
 
@@ -537,6 +542,10 @@ class SpamFilter(Protocol):
         """Tell the filter this post it took for spam is not; a failure is logged, never raised."""
         ...
 
+    async def verify(self) -> Verification:
+        """Whether the filter answers and accepts our key (once, no retry); OFF for none."""
+        ...
+
 
 class ModerationRepository(Protocol):
     async def add(self, case: Case) -> None:
@@ -672,6 +681,17 @@ class UnitOfWork(Protocol):
 class Mailer(Protocol):
     async def send_batch(self, emails: Sequence[OutgoingEmail]) -> list[DeliveryResult]:
         """Send each email; one result per email, in order; failures are results, not raises."""
+        ...
+
+    async def verify(self, probe: OutgoingEmail | None) -> Verification:
+        """Whether mail leaves: send the probe once (no retry) when given, else UNTESTED;
+        OFF for a mailbox that keeps mail here."""
+        ...
+
+
+class Schema(Protocol):
+    async def revisions(self) -> tuple[str | None, str]:
+        """The database's schema revision (None: never migrated) and the newest one we ship."""
         ...
 
 

@@ -1,4 +1,4 @@
-"""The `customercase` command: serve, worker, migrate, seed-demo, and run (for local use)."""
+"""The `customercase` command: serve, worker, migrate, seed-demo, doctor, and run (locally)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from customercase.bootstrap import Container, build_container, shutdown
 from customercase.entrypoints.logs import configure_logging
+from customercase.services.doctor import Deployment, Finding, Status, examine
 
 T = TypeVar("T")
 
@@ -207,6 +208,52 @@ async def _recheck(container: Container) -> None:
 def recheck_spam() -> None:
     """Ask the spam filter again about posts published while it was unreachable."""
     _with_container(_recheck)
+
+
+def _line(finding: Finding) -> str:
+    """One line per check: status, what was checked, what was found, and how to fix it."""
+    line = f"{finding.status.value:<4}  {finding.check}: {finding.message}"
+    if not finding.hint or finding.status is Status.OK:
+        return line
+    return (
+        f"{line.rstrip('.')}. {'Hint' if finding.status is Status.SKIP else 'Fix'}: {finding.hint}"
+    )
+
+
+async def _doctor(email: str | None) -> int:
+    from customercase.bootstrap import build_doctor_container, doctor_secret_box
+
+    container = build_doctor_container(build_container().settings())
+    settings = container.settings()
+    try:
+        findings = await examine(
+            Deployment(
+                settings.secret_key, settings.public_url, settings.base_url, settings.is_local
+            ),
+            uow=container.uow(),
+            schema=container.schema(),
+            mailer=container.mailer(),
+            spam=container.spam(),
+            identity=container.identity_provider(),
+            trackers=container.trackers(),
+            secrets=doctor_secret_box(container),
+            test_address=email,
+        )
+    finally:
+        await shutdown(container)
+    for finding in findings:
+        click.echo(_line(finding))
+    failed = sum(f.status is Status.FAIL for f in findings)
+    warned = sum(f.status is Status.WARN for f in findings)
+    click.echo(f"{failed} failed, {warned} warnings, {len(findings)} checks.")
+    return 1 if failed else 0
+
+
+@main.command()
+@click.option("--email", default=None, metavar="ADDR", help="Send a test email to this address.")
+def doctor(email: str | None) -> None:
+    """Check the database, settings and outside services; exit 1 if anything failed."""
+    raise SystemExit(asyncio.run(_doctor(email)))
 
 
 @main.command()

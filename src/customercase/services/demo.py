@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from customercase.domain.checks import Reach, Verification
 from customercase.domain.errors import EmailTaken
 from customercase.domain.ideas import Status
 from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
@@ -23,6 +24,9 @@ class _OwnWords:
 
     async def report_ham(self, submission: Submission) -> None:
         return None
+
+    async def verify(self) -> Verification:
+        return Verification(Reach.OFF, "the demo's own posts")
 
 
 STAFF_EMAIL = "staff@demo.customercase.test"

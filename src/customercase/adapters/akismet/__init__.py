@@ -17,6 +17,7 @@ from tenacity import (
     wait_fixed,
 )
 
+from customercase.domain.checks import Reach, Verification
 from customercase.domain.spam import PostKind, Submission, Verdict
 
 log = structlog.get_logger("customercase.akismet")
@@ -147,3 +148,20 @@ class AkismetSpamFilter:
         except (RetryError, httpx.HTTPError) as error:
             raise AkismetUnavailable(repr(error)) from error
         return response.text.strip() == "valid"
+
+    async def verify(self) -> Verification:
+        """verify-key (§3.1): `valid`, `invalid`, or no usable answer."""
+        try:
+            response = await self._post("verify-key", {"api_key": self._key, "blog": self._blog})
+        except (RetryError, AkismetUnavailable, httpx.HTTPError) as error:
+            cause = error.last_attempt.exception() if isinstance(error, RetryError) else error
+            return Verification(Reach.UNREACHABLE, f"no usable answer ({cause!r})")
+        body = response.text.strip()
+        if body == "valid":
+            return Verification(Reach.OK, f"the key is valid for {self._blog}")
+        if body == "invalid":
+            help_text = response.headers.get("X-akismet-debug-help", "")
+            return Verification(
+                Reach.REFUSED, f"the key is invalid for {self._blog}. {help_text}".strip()
+            )
+        return Verification(Reach.UNREACHABLE, f"answered {body[:60]!r}, neither valid nor invalid")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from customercase.domain.checks import Reach, Verification
 from customercase.domain.errors import ExternalSignInFailed
 from customercase.domain.users import ExternalIdentity, pkce_challenge
 
@@ -25,6 +26,8 @@ class FakeIdentityProvider:
     def __init__(self) -> None:
         self.started: dict[str, _Started] = {}
         self._codes: dict[str, tuple[_Started, ExternalIdentity]] = {}
+        # What verify() answers, as the discovery document and token endpoint would.
+        self.check_answer = Verification(Reach.OK, "client credentials accepted")
 
     async def authorization_url(
         self, redirect_uri: str, state: str, nonce: str, code_challenge: str
@@ -53,3 +56,7 @@ class FakeIdentityProvider:
         ):
             raise ExternalSignInFailed()
         return identity
+
+    async def verify(self) -> Verification:
+        """`check_answer`."""
+        return self.check_answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from customercase.domain.checks import Reach, Verification
 from customercase.domain.spam import Submission, Verdict
 
 # The same markers the Akismet emulator reacts to (tests/emulators/akismet.py).
@@ -18,6 +19,8 @@ class FakeSpamFilter:
         self.checked: list[Submission] = []
         self.reported_spam: list[Submission] = []
         self.reported_ham: list[Submission] = []
+        # What verify() answers, as Akismet's verify-key would.
+        self.key_answer = Verification(Reach.OK, "the key is valid")
 
     async def check(self, submission: Submission) -> Verdict:
         """The verdict of the first marker found in the content, else the default."""
@@ -34,3 +37,7 @@ class FakeSpamFilter:
     async def report_ham(self, submission: Submission) -> None:
         """Recorded in reported_ham."""
         self.reported_ham.append(submission)
+
+    async def verify(self) -> Verification:
+        """`key_answer`."""
+        return self.key_answer

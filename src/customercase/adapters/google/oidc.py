@@ -16,6 +16,7 @@ import httpx
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
+from customercase.domain.checks import Reach, Verification
 from customercase.domain.errors import ExternalSignInFailed, IdentityProviderUnavailable
 from customercase.domain.users import ExternalIdentity
 
@@ -85,6 +86,43 @@ class GoogleIdentityProvider:
         if claims.get("email_verified") is not True or not isinstance(email, str):
             raise ExternalSignInFailed()
         return ExternalIdentity(str(claims["sub"]), email, str(claims.get("name", ""))[:100])
+
+    async def verify(self) -> Verification:
+        """Read the discovery document afresh, then redeem a made-up code at the token endpoint.
+
+        The code is refused whatever happens; how tells the credentials apart: `invalid_client`
+        (401) means Google does not know our client id and secret, `invalid_grant` (400) means it
+        knows them and only the code was bad (external-apis.md 5.2).
+        """
+        try:
+            found = _json(await self._call("GET", self._discovery_url))
+        except IdentityProviderUnavailable:
+            return Verification(
+                Reach.UNREACHABLE, f"no usable discovery document at {self._discovery_url}"
+            )
+        token_endpoint = found.get("token_endpoint")
+        if not isinstance(token_endpoint, str):
+            return Verification(Reach.UNREACHABLE, "the discovery document names no token endpoint")
+        try:
+            answer = await self._call("POST", token_endpoint, data=self._probe())
+        except IdentityProviderUnavailable:
+            return Verification(Reach.UNREACHABLE, f"no usable answer from {token_endpoint}")
+        error = _error_of(answer)
+        if answer.status_code == 401 or error == "invalid_client":
+            return Verification(Reach.REFUSED, "the client id and secret are refused")
+        if answer.status_code == 400:
+            return Verification(Reach.OK, "discovery document read; client credentials accepted")
+        return Verification(Reach.UNREACHABLE, f"the token endpoint answered {answer.status_code}")
+
+    def _probe(self) -> dict[str, str]:
+        return {
+            "code": "customercase-doctor-probe",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+            "redirect_uri": "https://customercase.invalid/doctor",
+            "grant_type": "authorization_code",
+            "code_verifier": "customercase-doctor-probe-" + "0" * 20,
+        }
 
     async def _verified_claims(self, id_token: str, issuer: str) -> dict[str, Any]:
         try:
@@ -161,6 +199,15 @@ def _max_age(cache_control: str | None, default: int = 3600, longest: int = 8640
         if name.lower() == "max-age" and value.isdigit():
             return min(int(value), longest)
     return default
+
+
+def _error_of(answer: httpx.Response) -> str:
+    """The OAuth `error` of a refused token request, or ""."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return ""
+    return str(body.get("error", "")) if isinstance(body, dict) else ""
 
 
 def _json(answer: httpx.Response) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customercase.adapters.sql import tables as t
+from customercase.domain.checks import Reach, Verification
 from customercase.domain.mail import DeliveryResult, OutgoingEmail, StoredEmail
 
 
@@ -38,6 +39,10 @@ class LocalMailbox:
             async with self._engine.begin() as conn:
                 await conn.execute(t.dev_mailbox.insert(), rows)
         return [DeliveryResult.sent(row["id"]) for row in rows]
+
+    async def verify(self, probe: OutgoingEmail | None) -> Verification:
+        """Nothing to ask: mail kept here never reaches anyone's inbox."""
+        return Verification(Reach.OFF, "mail is kept in the local dev mailbox and never leaves")
 
     async def recent(self, limit: int) -> list[StoredEmail]:
         async with self._engine.connect() as conn:

@@ -21,12 +21,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from customercase.domain.checks import Reach, Verification
 from customercase.domain.mail import DeliveryResult, OutgoingEmail
 
 log = structlog.get_logger("customercase.postmark")
 BATCH_MAX = 500
 # ErrorCodes worth another try later (§2.3): maintenance and rate limiting.
 TRANSIENT_CODES = frozenset({100, 429})
+INACTIVE_RECIPIENT = 406
 CODE_MEANINGS = {
     10: "bad or missing server token",
     300: "invalid email request",
@@ -114,6 +116,41 @@ class PostmarkMailer:
         for start in range(0, len(emails), BATCH_MAX):
             results.extend(await self._send_chunk(emails[start : start + BATCH_MAX]))
         return results
+
+    async def verify(self, probe: OutgoingEmail | None) -> Verification:
+        """Send the probe through POST /email once (§2.1): what Postmark says is the answer.
+
+        The contract documents no endpoint that checks a token without sending, so without a
+        probe nothing is asked.
+        """
+        if probe is None:
+            return Verification(Reach.UNTESTED, "no test address given")
+        try:
+            response = await self._client.post(
+                "/email",
+                json=_message(probe, self._sender),
+                headers={"X-Postmark-Server-Token": self._token, "Accept": "application/json"},
+            )
+        except httpx.HTTPError as error:
+            return Verification(Reach.UNREACHABLE, f"no answer ({type(error).__name__})")
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        code = payload.get("ErrorCode") if isinstance(payload, dict) else None
+        text = str(payload.get("Message", "")) if isinstance(payload, dict) else ""
+        if response.status_code == 200 and code == 0:
+            return Verification(Reach.OK, f"test email to {probe.to} accepted")
+        if response.status_code == 401 or code == 10:
+            return Verification(Reach.REFUSED, "the server token is refused (Postmark 10)")
+        if code == INACTIVE_RECIPIENT:
+            # The token and sender passed; only this address is refused.
+            detail = f"the token works, but Postmark will not send to {probe.to} (inactive)"
+            return Verification(Reach.UNTESTED, detail)
+        if 400 <= response.status_code < 500 and response.status_code != 429:
+            detail = _described(code, text) if isinstance(code, int) else text
+            return Verification(Reach.REFUSED, detail or f"HTTP {response.status_code}")
+        return Verification(Reach.UNREACHABLE, f"answered HTTP {response.status_code}")
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

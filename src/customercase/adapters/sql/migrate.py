@@ -34,11 +34,29 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
         await conn.run_sync(lambda c: command.downgrade(alembic_config(c), revision))
 
 
+def head_revision() -> str:
+    """The newest revision this code ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the migrations directory has no revisions"
+    return head
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at; None when it was never migrated."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
 async def is_current(engine: AsyncEngine) -> bool:
     """Whether the database is at the newest revision."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    async with engine.connect() as conn:
-        current = await conn.run_sync(
-            lambda c: MigrationContext.configure(c).get_current_revision()
-        )
-    return current == head
+    return await current_revision(engine) == head_revision()
+
+
+class AlembicSchema:
+    """The Schema port: alembic's `current` and `heads`, read without alembic.ini."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def revisions(self) -> tuple[str | None, str]:
+        return await current_revision(self._engine), head_revision()
