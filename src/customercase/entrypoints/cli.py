@@ -273,3 +273,7 @@ def run(ctx: click.Context, host: str | None, port: int | None) -> None:
     _with_container(_migrate)
     _with_container(_seed)
     ctx.invoke(serve, host=host, port=port, workers=1)
+
+
+if __name__ == "__main__":
+    main()
