@@ -106,6 +106,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # "off": no pictures, initials for everyone.
     gravatar_url: str = GRAVATAR_URL
     gravatar_timeout_seconds: float = 2.0
+    # Operator-trusted HTML (e.g. a privacy-friendly counter's <script>) put on public forum
+    # pages only, never on staff or account pages; empty: none. Its <script src> origins and
+    # the hashes of its inline scripts are allowed by those pages' security policy, and so are
+    # the extra origins listed here (space-separated), say where the script sends its counts.
+    analytics_snippet: str = ""
+    analytics_origins: str = ""
     sentry_dsn: str = ""
     sentry_environment: str = "production"
 
