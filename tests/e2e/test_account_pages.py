@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
+import msgspec
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from customercase.bootstrap import Container
 from customercase.entrypoints.worker import dispatch_once
@@ -16,7 +18,9 @@ from tests.e2e.conftest import (
     OpenPage,
     Site,
     axe_violations,
+    loopback_socket,
     screenshot,
+    serving,
     sign_in,
     sign_up,
 )
@@ -205,3 +209,56 @@ async def test_account_pages_fit_a_phone(open_page: OpenPage, name: str, path: s
     await screenshot(page, f"{name}-phone")
 
     assert width <= 360 and problems == []
+
+
+STATS = "https://stats.example.com"
+COLLECT = "https://collect.example.com"
+ANALYTICS = (
+    f'<script defer src="{STATS}/count.js"></script>'
+    '<script>document.documentElement.dataset.inline = "ran"</script>'
+)
+COUNTER = (
+    "document.documentElement.dataset.external = 'ran';"
+    f"fetch('{COLLECT}/hit', {{method: 'POST', body: location.pathname}})"
+    ".then(() => { document.documentElement.dataset.sent = 'yes' });"
+)
+
+
+@pytest.fixture(scope="module")
+def counted_site(site: Site) -> Iterator[Site]:
+    """A second server on the same database, whose operator set an analytics snippet."""
+    sock, port = loopback_socket()
+    settings = msgspec.structs.replace(
+        site.settings, port=port, analytics_snippet=ANALYTICS, analytics_origins=COLLECT
+    )
+    with serving(settings, sock):
+        yield Site(f"http://127.0.0.1:{port}", settings, site.demo)
+
+
+async def test_the_analytics_snippet_runs_on_forum_pages_under_their_policy_only(
+    open_page: OpenPage, counted_site: Site
+) -> None:
+    page = await open_page(bypass_csp=False)
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    hits: list[str] = []
+
+    async def counter(route: Route) -> None:
+        await route.fulfill(body=COUNTER, content_type="text/javascript")
+
+    async def collect(route: Route) -> None:
+        hits.append(route.request.post_data or "")
+        await route.fulfill(status=204, headers={"access-control-allow-origin": "*"})
+
+    await page.route(f"{STATS}/count.js", counter)
+    await page.route(f"{COLLECT}/hit", collect)
+    base = counted_site.url
+
+    await page.goto(f"{base}/forums/{counted_site.demo.forum_id}")
+    ran = page.locator("html[data-inline='ran'][data-external='ran'][data-sent='yes']")
+    await expect(ran).to_have_count(1)
+    for path in ("/signin", "/signup", "/forgot-password"):
+        await page.goto(f"{base}{path}")
+        await expect(page.locator("html[data-inline]")).to_have_count(0)
+
+    assert hits == [f"/forums/{counted_site.demo.forum_id}"] and refused == []
