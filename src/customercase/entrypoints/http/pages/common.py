@@ -169,11 +169,11 @@ class Analytics:
                 f"CUSTOMERCASE_ANALYTICS_ORIGINS (or a script in the snippet) names {bad[0]!r}; "
                 "give origins like https://stats.example.com"
             )
-        origins_line = " ".join(dict.fromkeys(allowed))
+        unique = list(dict.fromkeys(allowed))
         policy = {
             **PAGE_POLICY,
-            "script-src": " ".join(["'self'", origins_line, *hashes]).strip(),
-            "connect-src": f"'self' {origins_line}".strip(),
+            "script-src": " ".join(["'self'", *unique, *hashes]),
+            "connect-src": " ".join(["'self'", *unique]),
         }
         trusted = Markup(snippet)  # noqa: S704 - the operator's own setting, meant as HTML
         return cls(trusted, "; ".join(f"{k} {v}" for k, v in policy.items()))
