@@ -122,6 +122,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Prometheus metrics at /metrics, for requests carrying "Bearer <metrics_token>" only.
     metrics: bool = False
     metrics_token: str = ""
+    # Operator-trusted HTML (e.g. a privacy-friendly counter's <script>) put on public forum
+    # pages only, never on staff or account pages; empty: none. Its <script src> origins and
+    # the hashes of its inline scripts are allowed by those pages' security policy, and so are
+    # the extra origins listed here (space-separated), say where the script sends its counts.
+    analytics_snippet: str = ""
+    analytics_origins: str = ""
     sentry_dsn: str = ""
     sentry_environment: str = "production"
 

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,9 +59,7 @@ class Site:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     database = tmp_path_factory.mktemp("e2e") / "site.sqlite3"
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock, port = loopback_socket()
     settings = read_settings(
         {},
         database_url=f"sqlite+aiosqlite:///{database}",
@@ -87,7 +86,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
     site = Site(f"http://127.0.0.1:{port}", settings, Demo("", "", ""))
     demo = site.seed(prepare)
-    site = Site(site.url, settings, demo)
+    with serving(settings, sock):
+        yield Site(site.url, settings, demo)
+
+
+def loopback_socket() -> tuple[socket.socket, int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock, sock.getsockname()[1]
+
+
+@contextmanager
+def serving(settings: Settings, sock: socket.socket) -> Iterator[None]:
+    """The app of `settings` served by uvicorn on `sock`, in a thread, while the block runs."""
     config = uvicorn.Config(
         create_asgi(build_container(settings)),
         log_level="warning",
@@ -101,10 +112,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     while not server.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.02)
-    yield site
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,7 @@ from customercase.entrypoints.http.middleware import (
 from customercase.entrypoints.http.moderation import ModerationController
 from customercase.entrypoints.http.pages.account import AccountPages
 from customercase.entrypoints.http.pages.common import (
+    Analytics,
     FormGuard,
     static_files,
     template_config,
@@ -122,6 +123,11 @@ def create_app(container: Container) -> Litestar:
 
     def provide_form_guard() -> FormGuard:
         return form_guard
+
+    analytics = Analytics.of(settings.analytics_snippet, settings.analytics_origins)
+
+    def provide_analytics() -> Analytics | None:
+        return analytics
 
     def provide_presenter() -> Presenter:
         return presenter
@@ -206,6 +212,7 @@ def create_app(container: Container) -> Litestar:
             "inbound_credentials": sync(provide_inbound_credentials),
             "present": sync(provide_presenter),
             "form_guard": sync(provide_form_guard),
+            "analytics": sync(provide_analytics),
             "secure_cookies": sync(provide_secure_cookies),
             "retention": sync(provide_retention),
             "user": Provide(provide_user),

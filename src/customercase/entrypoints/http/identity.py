@@ -51,6 +51,20 @@ def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
+async def my_data_download(
+    user: DomainUser, uow: UnitOfWork, present: Presenter
+) -> Response[MyData]:
+    """The user's own data as a JSON file to keep; the profile page offers the same download."""
+    data = present.my_data(await identity.export_my_data(user.id, uow=uow))
+    return Response(
+        data,
+        headers={
+            "Content-Disposition": 'attachment; filename="customercase-my-data.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 class IdentityController(Controller):
     path = "/api/v1"
     tags = ["identity"]
@@ -186,14 +200,7 @@ class IdentityController(Controller):
         """All of the caller's own data, as JSON to keep."""
         if user is None:
             raise NotSignedIn()
-        data = present.my_data(await identity.export_my_data(user.id, uow=uow))
-        return Response(
-            data,
-            headers={
-                "Content-Disposition": 'attachment; filename="customercase-my-data.json"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return await my_data_download(user, uow, present)
 
     @delete("/me", status_code=204)
     async def delete_me(

@@ -6,17 +6,25 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from customercase.domain.errors import BadCredentials, Conflict, InvalidField, NotSignedIn
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.errors import (
+    BadCredentials,
+    Conflict,
+    InvalidField,
+    LastAdmin,
+    NotSignedIn,
+)
+from customercase.domain.ports import Clock, IdentityProvider, Ids, PasswordHasher, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.google import STATE_PATH
 from customercase.entrypoints.http.identity import (
     SESSION_COOKIE,
     cleared_cookie,
     client_address,
+    my_data_download,
     session_cookie,
 )
 from customercase.entrypoints.http.pages.common import (
@@ -27,7 +35,7 @@ from customercase.entrypoints.http.pages.common import (
     see_other,
     viewer,
 )
-from customercase.entrypoints.http.schemas import Presenter
+from customercase.entrypoints.http.schemas import MyData, Presenter
 from customercase.services import identity
 
 
@@ -36,6 +44,10 @@ class SignUpForm(msgspec.Struct):
     email: str = ""
     password: str = ""
     next: str = ""
+
+
+class DeleteAccountForm(msgspec.Struct):
+    confirm_email: str = ""
 
 
 class SignInForm(msgspec.Struct):
@@ -48,11 +60,13 @@ def _form_page(
     name: str,
     user: DomainUser | None,
     present: Presenter,
+    google: IdentityProvider | None,
     next_path: str,
     values: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Template:
+    """The sign-up or sign-in form; it offers Google only when Google sign-in is configured."""
     next_path = local_path(next_path, "")
     context = {
         "viewer": viewer(user, present),
@@ -60,6 +74,7 @@ def _form_page(
         "next_query": f"?{urlencode({'next': next_path})}" if next_path else "",
         "values": values,
         "errors": errors,
+        "google_start": f"{STATE_PATH}/start" if google is not None else "",
     }
     return page(name, context, status_code)
 
@@ -74,10 +89,14 @@ class AccountPages(Controller):
 
     @get("/signup", cache=False)
     async def sign_up_form(
-        self, user: DomainUser | None, present: Presenter, next: str = ""
+        self,
+        user: DomainUser | None,
+        present: Presenter,
+        identity_provider: Injected[IdentityProvider | None],
+        next: str = "",
     ) -> Template:
         """The sign-up form."""
-        return _form_page("signup.html", user, present, next, {}, {})
+        return _form_page("signup.html", user, present, identity_provider, next, {}, {})
 
     @post("/signup")
     async def sign_up(
@@ -89,6 +108,7 @@ class AccountPages(Controller):
         hasher: Injected[PasswordHasher],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        identity_provider: Injected[IdentityProvider | None],
         secure_cookies: bool,
     ) -> Template | Redirect:
         """Create the account, sign it in and go on; a broken rule shows next to its field."""
@@ -103,18 +123,23 @@ class AccountPages(Controller):
             signed_in = await identity.sign_up(cmd, uow=uow, hasher=hasher, clock=clock, ids=ids)
         except (InvalidField, Conflict) as error:
             values = {"name": data.name, "email": data.email}
+            errors = field_errors(error)
             return _form_page(
-                "signup.html", None, present, data.next, values, field_errors(error), 422
+                "signup.html", None, present, identity_provider, data.next, values, errors, 422
             )
         cookie = session_cookie(signed_in.token, secure=secure_cookies)
         return see_other(local_path(data.next, "/me"), [cookie])
 
     @get("/signin", cache=False)
     async def sign_in_form(
-        self, user: DomainUser | None, present: Presenter, next: str = ""
+        self,
+        user: DomainUser | None,
+        present: Presenter,
+        identity_provider: Injected[IdentityProvider | None],
+        next: str = "",
     ) -> Template:
         """The sign-in form."""
-        return _form_page("signin.html", user, present, next, {}, {})
+        return _form_page("signin.html", user, present, identity_provider, next, {}, {})
 
     @post("/signin")
     async def sign_in(
@@ -126,6 +151,7 @@ class AccountPages(Controller):
         hasher: Injected[PasswordHasher],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        identity_provider: Injected[IdentityProvider | None],
         secure_cookies: bool,
     ) -> Template | Redirect:
         """Sign in and go back where the user came from; one message for any failure."""
@@ -139,8 +165,9 @@ class AccountPages(Controller):
             signed_in = await identity.sign_in(cmd, uow=uow, hasher=hasher, clock=clock, ids=ids)
         except BadCredentials as error:
             errors = {"form": error.message}
+            values = {"email": data.email}
             return _form_page(
-                "signin.html", None, present, data.next, {"email": data.email}, errors, 401
+                "signin.html", None, present, identity_provider, data.next, values, errors, 401
             )
         cookie = session_cookie(signed_in.token, secure=secure_cookies)
         return see_other(local_path(data.next, "/"), [cookie])
@@ -164,3 +191,63 @@ class AccountPages(Controller):
             raise NotSignedIn()
         me = present.me(await identity.get_me(user.id, uow=uow))
         return page("me.html", {"viewer": viewer(user, present), "me": me})
+
+    @get("/me/export", cache=False)
+    async def export_my_data(
+        self, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+    ) -> Response[MyData]:
+        """The profile page's download: the very file the API's export route gives."""
+        if user is None:
+            raise NotSignedIn()
+        return await my_data_download(user, uow, present)
+
+    @get("/me/delete", cache=False)
+    async def delete_form(self, user: DomainUser | None, present: Presenter) -> Template:
+        """What deleting the account does, and the form that confirms it."""
+        if user is None:
+            raise NotSignedIn()
+        return _delete_page(user, present, {}, {})
+
+    @post("/me/delete")
+    async def delete_account(
+        self,
+        data: Annotated[DeleteAccountForm, Form],
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        present: Presenter,
+        secure_cookies: bool,
+    ) -> Template | Redirect:
+        """Erase the account once its email is typed (a slip of the mouse cannot do it), then
+        leave the browser signed out on a page that says so."""
+        if user is None:
+            raise NotSignedIn()
+        values = {"confirm_email": data.confirm_email}
+        if data.confirm_email.strip().casefold() != user.email.casefold():
+            errors = {"confirm_email": "Type your email address exactly as shown to confirm."}
+            return _delete_page(user, present, values, errors, 422)
+        try:
+            await identity.delete_account(user.id, uow=uow)
+        except LastAdmin as error:
+            return _delete_page(user, present, values, {"form": error.message}, 409)
+        return see_other("/account-deleted", [cleared_cookie(secure=secure_cookies)])
+
+    @get("/account-deleted", cache=False)
+    async def account_deleted(self, user: DomainUser | None, present: Presenter) -> Template:
+        """Where a deleted account lands: signed out, told what happened and what stayed."""
+        return page("account_deleted.html", {"viewer": viewer(user, present)})
+
+
+def _delete_page(
+    user: DomainUser,
+    present: Presenter,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Template:
+    context = {
+        "viewer": viewer(user, present),
+        "email": user.email,
+        "values": values,
+        "errors": errors,
+    }
+    return page("delete_account.html", context, status_code)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,13 +21,14 @@ from litestar.response import Redirect, Template
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from customercase.domain.errors import Conflict, InvalidField
 from customercase.domain.ideas import Status
 from customercase.domain.ids import UserId
 from customercase.domain.ports import UnitOfWork
 from customercase.domain.users import User as DomainUser
-from customercase.domain.vendors import Forum
+from customercase.domain.vendors import Forum, Visibility
 from customercase.entrypoints.http.schemas import Presenter, User
 from customercase.services import vendors
 from customercase.services.spam import HONEYPOT_FIELD, form_looks_human, issue_form_token
@@ -114,14 +117,70 @@ def sign_in_path(next_path: str) -> str:
 
 # Defence in depth behind autoescaping: scripts and styles only from our own origin, no
 # framing (the vote button must not be clickjacked). Avatars may come from an avatar service.
+PAGE_POLICY = {
+    "default-src": "'self'",
+    "img-src": "'self' data: https:",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
 PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data: https:; script-src 'self'; style-src 'self'; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    ),
+    "Content-Security-Policy": "; ".join(f"{k} {v}" for k, v in PAGE_POLICY.items()),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
 }
+SCRIPT_TAG = re.compile(r"<script\b([^>]*)>(.*?)</script", re.IGNORECASE | re.DOTALL)
+SCRIPT_SRC = re.compile(r"""(?:^|\s)src\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+ORIGIN = re.compile(r"https?://[A-Za-z0-9*.-]+(:[0-9]{1,5})?")
+
+
+@dataclass(frozen=True, slots=True)
+class Analytics:
+    """The operator's analytics snippet, and the security policy of the pages that carry it.
+
+    Only those pages widen their policy, and only as far as the snippet needs: the origins of
+    its `<script src>`, the hashes of its inline scripts, and the origins the operator names
+    (where the script sends its counts). Staff and account pages keep the strict policy."""
+
+    snippet: Markup
+    policy: str
+
+    @classmethod
+    def of(cls, snippet: str, origins: str) -> Analytics | None:
+        if not snippet.strip():
+            return None
+        allowed = origins.split()
+        hashes: list[str] = []
+        for attributes, body in SCRIPT_TAG.findall(snippet):
+            src = SCRIPT_SRC.search(attributes)
+            if src:
+                parts = urlsplit(src.group(1))
+                if parts.netloc:  # a path on our own site is 'self' already
+                    allowed.append(f"{parts.scheme or 'https'}://{parts.netloc}")
+            elif body.strip():
+                digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+                hashes.append(f"'sha256-{digest}'")
+        bad = [origin for origin in allowed if not ORIGIN.fullmatch(origin)]
+        if bad:
+            raise ValueError(
+                f"CUSTOMERCASE_ANALYTICS_ORIGINS (or a script in the snippet) names {bad[0]!r}; "
+                "give origins like https://stats.example.com"
+            )
+        unique = list(dict.fromkeys(allowed))
+        policy = {
+            **PAGE_POLICY,
+            "script-src": " ".join(["'self'", *unique, *hashes]),
+            "connect-src": " ".join(["'self'", *unique]),
+        }
+        trusted = Markup(snippet)  # noqa: S704 - the operator's own setting, meant as HTML
+        return cls(trusted, "; ".join(f"{k} {v}" for k, v in policy.items()))
+
+    def on(self, forum: Forum) -> Analytics | None:
+        """Only a public forum's readers are counted; a private forum's are nobody's business."""
+        return self if forum.visibility is Visibility.PUBLIC else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +212,19 @@ def held_page(user: DomainUser | None, present: Presenter, what: str, back: str)
 
 
 def page(
-    name: str, context: dict[str, Any], status_code: int = 200, *, vary: bool = False
+    name: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    *,
+    vary: bool = False,
+    analytics: Analytics | None = None,
 ) -> Template:
+    """A full page or a fragment. Only a caller that passes `analytics` (a public forum's page)
+    gets the snippet, which base.html renders in its one `analytics` block."""
     headers = {**PAGE_HEADERS, "Vary": "HX-Request"} if vary else dict(PAGE_HEADERS)
+    if analytics is not None:
+        context = {**context, "analytics": analytics.snippet}
+        headers["Content-Security-Policy"] = analytics.policy
     return Template(template_name=name, context=context, status_code=status_code, headers=headers)
 
 

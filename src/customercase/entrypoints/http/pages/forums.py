@@ -19,6 +19,7 @@ from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.origin import origin_of
 from customercase.entrypoints.http.pages.common import (
     STATUS_LABELS,
+    Analytics,
     Form,
     FormGuard,
     field_errors,
@@ -66,6 +67,7 @@ class ForumPages(Controller):
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
         present: Presenter,
+        analytics: Analytics | None,
         sort: str = "top",
         status: str = "",
         q: str = "",
@@ -107,7 +109,7 @@ class ForumPages(Controller):
             results = page("forum_results.html", context, vary=True)
             results.headers["HX-Push-Url"] = here  # the tidy address, not every empty field
             return results
-        return page("forum.html", context, vary=True)
+        return page("forum.html", context, vary=True, analytics=analytics and analytics.on(forum))
 
     @get("/forums/{forum_id:str}/ideas/new", cache=False)
     async def new_idea(

@@ -19,6 +19,7 @@ from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.origin import origin_of
 from customercase.entrypoints.http.pages.common import (
     STATUS_LABELS,
+    Analytics,
     Form,
     FormGuard,
     back_to,
@@ -71,11 +72,12 @@ class IdeaPages(Controller):
         clock: Injected[Clock],
         present: Presenter,
         form_guard: FormGuard,
+        analytics: Analytics | None,
         after: str = "",
     ) -> Template:
         """The idea, its comments oldest first a page at a time, and the comment form."""
         values = form_guard.context(clock.now())
-        return await self._page(idea_id, user, uow, present, after, values, {})
+        return await self._page(idea_id, user, uow, present, after, values, {}, analytics)
 
     @post("/ideas/{idea_id:str}/vote")
     async def vote(
@@ -175,6 +177,7 @@ class IdeaPages(Controller):
         after: str,
         values: dict[str, str],
         errors: dict[str, str],
+        analytics: Analytics | None = None,
     ) -> Template:
         view = await ideas.get_idea(IdeaId(idea_id), uid(user), uow=uow)
         forum = await vendors.get_forum(view.idea.forum_id, uid(user), uow=uow)
@@ -196,7 +199,8 @@ class IdeaPages(Controller):
             "values": values,
             "errors": errors,
         }
-        return page("idea.html", context, 422 if errors else 200)
+        counted = analytics and analytics.on(forum)
+        return page("idea.html", context, 422 if errors else 200, analytics=counted)
 
     async def _survivor(
         self, view: IdeaView, user: DomainUser | None, uow: UnitOfWork, present: Presenter

@@ -54,7 +54,7 @@ class RecoveryPages(Controller):
     @get("/forgot-password", cache=False)
     async def forgot_form(self, user: DomainUser | None, present: Presenter) -> Template:
         """Ask for a link to choose a new password."""
-        return _page("forgot_password.html", user, present, {}, {})
+        return _page("forgot_password.html", user, present, {}, {}, sent=False)
 
     @post("/forgot-password")
     async def forgot(
@@ -73,7 +73,8 @@ class RecoveryPages(Controller):
             await identity.request_password_reset(cmd, uow=uow, clock=clock, ids=ids)
         except TooManyAttempts as error:
             errors = {"form": error.message}
-            return _page("forgot_password.html", user, present, {"email": data.email}, errors, 429)
+            values = {"email": data.email}
+            return _page("forgot_password.html", user, present, values, errors, 429, sent=False)
         return _page("forgot_password.html", user, present, {}, {}, 200, sent=True)
 
     @get("/reset-password", cache=False)
