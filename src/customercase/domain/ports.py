@@ -474,6 +474,11 @@ class TrackerRepository(Protocol):
         """Forums bound to a Jira project (to this one when given), oldest first."""
         ...
 
+    async def lock_forum(self, forum_id: ForumId) -> None:
+        """Hold the forum's reconciling to this transaction until it ends, so a webhook and a
+        sync runner taking the same issue or comment at once cannot both find it new."""
+        ...
+
     async def idea_by_key(self, forum_id: ForumId, issue_key: str) -> Idea | None:
         """The forum's idea filed as this issue, or None."""
         ...

@@ -205,10 +205,20 @@ async def add_tracker_comment(
 class _Reconciler:
     """Takes issues into one forum inside the caller's transaction."""
 
-    def __init__(self, uow: UnitOfWork, forum: Forum, ids: Ids, clock: Clock, notify: bool) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        forum: Forum,
+        ids: Ids,
+        clock: Clock,
+        notify: bool,
+        read_at: datetime | None = None,
+    ) -> None:
         assert forum.jira is not None
         self.uow, self.forum, self.binding = uow, forum, forum.jira
         self.ids, self.clock, self.notify = ids, clock, notify
+        # When the issues were read (sync); a webhook's issue is as of its `updated` time.
+        self.read_at = read_at
         self.people: dict[str, UserId] = {}
         self.report = SyncReport(forum.id)
 
@@ -275,7 +285,7 @@ class _Reconciler:
             await self.uow.ideas.add(idea)
             await self.uow.watches.start(idea.id, author)
             self._count(created=1)
-        elif with_fields:
+        elif with_fields and not self._changed_since(idea, issue):
             summary = fit_summary(issue.summary, issue.key)
             if summary != idea.summary:
                 await self.uow.tracker.set_summary(idea.id, summary, now)
@@ -284,6 +294,12 @@ class _Reconciler:
         for comment in issue.comments or ():
             await self.comment(idea, comment)
         return idea
+
+    def _changed_since(self, idea: Idea, issue: TrackerIssue) -> bool:
+        """Whether the idea changed after this picture of the issue was taken: a webhook that
+        arrives late, or a sync page read before a webhook was taken in, must not undo what a
+        fresher one did (the next sync pass reads the issue again)."""
+        return idea.updated_at > (self.read_at or issue.updated)
 
     async def _change_status(self, idea: Idea, status: Status, now: datetime) -> None:
         await self.uow.ideas.set_status(idea.with_status(status, now))
@@ -347,6 +363,7 @@ async def receive_tracker_event(
             connection = await uow.tracker.connection(forum.vendor_id)
             if connection is None or urlsplit(connection.site_url).netloc != event.site:
                 continue
+            await uow.tracker.lock_forum(forum.id)
             take = _Reconciler(uow, forum, ids, clock, notify=True)
             if event.kind is EventKind.ISSUE_DELETED:
                 idea = await uow.tracker.idea_by_key(forum.id, event.issue.key)
@@ -395,6 +412,7 @@ async def sync_forum(
         token: str | None = None
         newest = cursor
         while True:
+            read_at = clock.now()
             page = await tracker.search_updated(forum.jira.project_key, since, token)
             # More comments than the search carries along are read before the transaction.
             complete = [
@@ -407,7 +425,8 @@ async def sync_forum(
                 now = clock.now()
                 if not await uow.tracker.take_lease(forum_id, holder, now, now + LEASE):
                     return report
-                take = _Reconciler(uow, forum, ids, clock, notify=cursor is not None)
+                await uow.tracker.lock_forum(forum_id)
+                take = _Reconciler(uow, forum, ids, clock, cursor is not None, read_at)
                 for issue in complete:
                     await take.issue(issue)
                     newest = max(newest, issue.updated) if newest else issue.updated

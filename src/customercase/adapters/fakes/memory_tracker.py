@@ -41,6 +41,9 @@ class InMemoryTrackerRepository:
         ]
         return sorted(forums, key=lambda f: (f.created_at, f.id))
 
+    async def lock_forum(self, forum_id: ForumId) -> None:
+        """A no-op: the in-memory store serves one process, whose tests do not race reconcilers."""
+
     async def idea_by_key(self, forum_id: ForumId, issue_key: str) -> Idea | None:
         ideas = self._tx.read().ideas.values()
         return next(

@@ -61,6 +61,12 @@ class SqlTrackerRepository:
         rows = await self._conn.execute(stmt.order_by(t.forums.c.created_at, t.forums.c.id))
         return [_forum(r) for r in rows]
 
+    async def lock_forum(self, forum_id: ForumId) -> None:
+        # FOR NO KEY UPDATE: excludes the other reconcilers, not the inserts of ideas (whose
+        # foreign key check takes only FOR KEY SHARE). SQLite has one writer anyway.
+        forum = sa.select(t.forums.c.id).where(t.forums.c.id == forum_id)
+        await self._conn.execute(forum.with_for_update(key_share=True))
+
     async def idea_by_key(self, forum_id: ForumId, issue_key: str) -> Idea | None:
         row = (
             await self._conn.execute(
