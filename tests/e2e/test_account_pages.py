@@ -71,7 +71,10 @@ async def test_a_forgotten_password_is_replaced_through_the_emailed_link(
     reset_problems = await check_page(page, "reset-password")
     await page.get_by_label("New password").fill("a fresh and long passphrase")
     await page.get_by_role("button", name="Set the password").click()
-    await page.wait_for_url("**/signin")
+    await page.wait_for_url("**/signin?done=password")
+    await expect(page.get_by_role("status")).to_have_text(
+        "Your new password is set. Sign in with it."
+    )
     await sign_in(page, email, PASSWORD)
     old_refused = page.get_by_role("alert")
     await expect(old_refused).to_be_visible()

@@ -337,11 +337,13 @@ async def test_the_reset_link_in_the_email_opens_a_page_that_sets_a_new_password
         "/api/v1/auth/signin",
         json={"email": user["email"], "password": "a brand new passphrase"},
     )
+    landing = await stranger.get(done.headers["location"], headers=HTML)
 
     assert asked.status_code == 200 and "on its way" in asked.text
     assert shown.status_code == 200 and f'value="{token}"' in shown.text
     assert weak.status_code == 422 and "10 to 1024" in weak.text
-    assert done.status_code == 303 and done.headers["location"] == "/signin"
+    assert done.status_code == 303 and done.headers["location"] == "/signin?done=password"
+    assert "Your new password is set" in landing.text
     assert again.status_code == 400 and "not valid any more" in again.text
     assert signed_in.status_code == 200
 

@@ -56,6 +56,9 @@ class SignInForm(msgspec.Struct):
     next: str = ""
 
 
+NEW_PASSWORD_NOTICE = "Your new password is set. Sign in with it."  # noqa: S105 (a message)
+
+
 def _form_page(
     name: str,
     user: DomainUser | None,
@@ -65,6 +68,7 @@ def _form_page(
     values: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
+    notice: str = "",
 ) -> Template:
     """The sign-up or sign-in form; it offers Google only when Google sign-in is configured."""
     next_path = local_path(next_path, "")
@@ -75,6 +79,7 @@ def _form_page(
         "values": values,
         "errors": errors,
         "google_start": f"{STATE_PATH}/start" if google is not None else "",
+        "notice": notice,
     }
     return page(name, context, status_code)
 
@@ -137,9 +142,13 @@ class AccountPages(Controller):
         present: Presenter,
         identity_provider: Injected[IdentityProvider | None],
         next: str = "",
+        done: str = "",
     ) -> Template:
-        """The sign-in form."""
-        return _form_page("signin.html", user, present, identity_provider, next, {}, {})
+        """The sign-in form; after a password reset it says the new password is set."""
+        notice = NEW_PASSWORD_NOTICE if done == "password" else ""
+        return _form_page(
+            "signin.html", user, present, identity_provider, next, {}, {}, notice=notice
+        )
 
     @post("/signin")
     async def sign_in(

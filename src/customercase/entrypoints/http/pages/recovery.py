@@ -103,7 +103,7 @@ class RecoveryPages(Controller):
             return _page("reset_password.html", user, present, values, field_errors(error), 422)
         except InvalidToken as error:
             return _page("reset_password.html", user, present, {}, {"form": error.message}, 400)
-        return see_other("/signin")
+        return see_other("/signin?done=password")
 
     @get("/verify-email", cache=False)
     async def verify_form(
