@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import logging
 import random
+import secrets
 import statistics
 import tempfile
 import time
@@ -127,7 +128,11 @@ async def main(backend: str, ideas: int, runs: int) -> None:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     else:
         url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-    container = build_container(read_settings({}, database_url=url, log_level="warning"))
+    container = build_container(
+        read_settings(
+            {}, database_url=url, log_level="warning", secret_key=secrets.token_urlsafe(48)
+        )
+    )
     try:
         await upgrade(container.engine())
         started = time.perf_counter()
