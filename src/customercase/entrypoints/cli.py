@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from customercase.bootstrap import Container, build_container, shutdown
 from customercase.entrypoints.logs import configure_logging
 from customercase.services.doctor import Deployment, Finding, Status, examine
+
+if TYPE_CHECKING:
+    from customercase.services.tracker import SyncReport
 
 T = TypeVar("T")
 
@@ -117,6 +121,13 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     )
 
 
+def _sync_line(forum_id: str, report: SyncReport) -> str:
+    return (
+        f"forum {forum_id}: {report.seen} issues read, {report.ideas_created} new ideas, "
+        f"{report.comments_added} comments, {report.status_changes} status changes"
+    )
+
+
 async def _sync(container: Container, forum: str | None, once: bool, interval: float) -> int:
     import os
     import socket
@@ -127,18 +138,17 @@ async def _sync(container: Container, forum: str | None, once: bool, interval: f
     from customercase.services import tracker
 
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    interactive = sys.stdout.isatty()
     while True:
         forum_ids = [ForumId(forum)] if forum else await tracker.bound_forums(uow=container.uow())
         failed = 0
         for forum_id in forum_ids:
 
             def show(report: tracker.SyncReport, forum_id: str = forum_id) -> None:
-                click.echo(
-                    f"\rforum {forum_id}: {report.seen} issues read, "
-                    f"{report.ideas_created} new ideas, {report.comments_added} comments, "
-                    f"{report.status_changes} status changes",
-                    nl=False,
-                )
+                # On a terminal one line counts up in place; in a log, only the last one shows.
+                if not interactive:
+                    return
+                click.echo(f"\r{_sync_line(forum_id, report)}", nl=False)
 
             try:
                 report = await tracker.sync_forum(
@@ -158,8 +168,7 @@ async def _sync(container: Container, forum: str | None, once: bool, interval: f
             if report.skipped:
                 click.echo(f"forum {forum_id}: another runner has it; skipped")
             else:
-                show(report)
-                click.echo(" - done")
+                click.echo(f"\r{_sync_line(forum_id, report)} - done")
         if once:
             return 1 if failed else 0
         await asyncio.sleep(interval)
