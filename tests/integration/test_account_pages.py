@@ -39,10 +39,13 @@ async def test_sign_in_and_sign_up_offer_google_when_it_is_configured(google: Go
 
     pages = [await client.get(path, headers=HTML) for path in ("/signin", "/signup")]
     start = await client.get("/auth/google/start")
+    going = await client.get("/signin?next=/forums/abc", headers=HTML)
 
     for shown in pages:
         link = re.search(r'<a [^>]*href="([^"]+)"[^>]*>Sign in with Google</a>', shown.text)
         assert link is not None and link.group(1) == "/auth/google/start"
+    onward = re.search(r'<a [^>]*href="([^"]+)"[^>]*>Sign in with Google</a>', going.text)
+    assert onward is not None and onward.group(1) == "/auth/google/start?next=%2Fforums%2Fabc"
     assert start.status_code == 302 and "client_id=" in start.headers["location"]
 
 

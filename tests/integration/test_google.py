@@ -13,9 +13,11 @@ from tests.integration.walk import sign_up, unique
 Google = tuple[GoogleEmulator, Browser]
 
 
-async def _through_google(client: httpx.AsyncClient) -> tuple[httpx.Response, str]:
+async def _through_google(
+    client: httpx.AsyncClient, start_path: str = "/auth/google/start"
+) -> tuple[httpx.Response, str]:
     """Start, let the provider consent, and return the callback's answer and its URL."""
-    start = await client.get("/auth/google/start")
+    start = await client.get(start_path)
     assert start.status_code == 302, start.text
     async with httpx.AsyncClient() as outside:
         consent = await outside.get(start.headers["location"])
@@ -36,6 +38,20 @@ async def test_signing_in_with_google_creates_a_verified_account(google: Google)
     assert answer.status_code == 302 and answer.headers["location"] == "http://testserver.local/"
     assert me.status_code == 200 and me.json()["email"] == email
     assert me.json()["name"] == "Gina Google"
+
+
+async def test_google_brings_the_browser_back_where_it_was_going_and_only_here(
+    google: Google,
+) -> None:
+    emulator, browser = google
+    going, elsewhere = await browser(), await browser()
+    emulator.sign_in_as(unique("sub"), f"{unique('g')}@gmail.example", "Nina Next")
+    answer, _ = await _through_google(going, "/auth/google/start?next=/forums/abc%3Fsort%3Dnew")
+    emulator.sign_in_as(unique("sub"), f"{unique('g')}@gmail.example", "Eve Evil")
+    away, _ = await _through_google(elsewhere, "/auth/google/start?next=//evil.example/x")
+
+    assert answer.headers["location"] == "http://testserver.local/forums/abc?sort=new"
+    assert away.headers["location"] == "http://testserver.local/"
 
 
 async def test_google_links_the_account_with_the_same_verified_email(google: Google) -> None:

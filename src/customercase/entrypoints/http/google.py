@@ -13,11 +13,14 @@ from customercase.domain.errors import ExternalSignInFailed, NotFound
 from customercase.domain.ports import Clock, IdentityProvider, Ids, UnitOfWork
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.identity import SESSION_COOKIE, session_cookie
+from customercase.entrypoints.http.pages.common import local_path
 from customercase.entrypoints.http.schemas import Presenter
 from customercase.services import identity
 
 # Ties the callback to the browser that started the flow; lives only as long as the flow.
 STATE_COOKIE = "cc_google_state"
+# Where the browser was going when it chose Google (a path on this site), for the callback.
+NEXT_COOKIE = "cc_google_next"
 STATE_PATH = "/auth/google"
 
 
@@ -27,9 +30,9 @@ def _provider(provider: IdentityProvider | None) -> IdentityProvider:
     return provider
 
 
-def _state_cookie(value: str, *, secure: bool, max_age: int) -> Cookie:
+def _state_cookie(value: str, *, secure: bool, max_age: int, key: str = STATE_COOKIE) -> Cookie:
     return Cookie(
-        key=STATE_COOKIE,
+        key=key,
         value=value,
         path=STATE_PATH,
         httponly=True,
@@ -52,8 +55,9 @@ class GoogleController(Controller):
         ids: Injected[Ids],
         present: Presenter,
         secure_cookies: bool,
+        next: Annotated[str, Parameter(max_length=2048)] = "",
     ) -> Redirect:
-        """Send the browser to Google to sign in."""
+        """Send the browser to Google to sign in; `next` (a path here) is where it lands."""
         started = await identity.start_google_sign_in(
             f"{present.base_url}{STATE_PATH}/callback",
             uow=uow,
@@ -61,8 +65,10 @@ class GoogleController(Controller):
             clock=clock,
             ids=ids,
         )
-        cookie = _state_cookie(started.state, secure=secure_cookies, max_age=600)
-        return Redirect(started.url, status_code=302, cookies=[cookie])
+        cookies = [_state_cookie(started.state, secure=secure_cookies, max_age=600)]
+        if local_path(next, ""):
+            cookies.append(_state_cookie(next, secure=secure_cookies, max_age=600, key=NEXT_COOKIE))
+        return Redirect(started.url, status_code=302, cookies=cookies)
 
     @get("/callback", cache=False)
     async def callback(
@@ -78,7 +84,7 @@ class GoogleController(Controller):
         # `state` is a name Litestar reserves for its own use; the query keeps its OAuth name.
         oauth_state: Annotated[str | None, Parameter(query="state")] = None,
     ) -> Response[Any]:
-        """Google sends the browser back here; it lands signed in on the home page."""
+        """Google sends the browser back here; it lands signed in where it was going."""
         provider = _provider(identity_provider)
         state = oauth_state
         if not code or not state or len(code) > 2048 or len(state) > 128:
@@ -96,5 +102,8 @@ class GoogleController(Controller):
         cookies = [
             session_cookie(signed_in.token, secure=secure_cookies),
             _state_cookie("", secure=secure_cookies, max_age=0),
+            _state_cookie("", secure=secure_cookies, max_age=0, key=NEXT_COOKIE),
         ]
-        return Redirect(f"{present.base_url}/", status_code=302, cookies=cookies)
+        # Checked again: the cookie came back from the browser.
+        landing = local_path(request.cookies.get(NEXT_COOKIE), "/")
+        return Redirect(f"{present.base_url}{landing}", status_code=302, cookies=cookies)
