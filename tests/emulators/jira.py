@@ -284,14 +284,20 @@ class JiraEmulator:
     async def deliver(
         self,
         client: httpx.AsyncClient,
-        url: str,
+        url: str | list[str],
         secret: str | None,
         *,
         drop: float = 0.0,
         repeat: bool = False,
         seed: int = 0,
     ) -> list[int]:
-        """Post the queued webhooks, signed; `drop` loses that share of them, as networks do."""
+        """Post the queued webhooks, signed; `drop` loses that share of them, as networks do.
+
+        A connection that fails or is cut off is retried, as Jira does, with the retry header,
+        at the next of `url` when several are given (a load balancer's other nodes); when none
+        is left the delivery is given up (status 0) and only a sync will bring the change in.
+        """
+        urls = [url] if isinstance(url, str) else list(url)
         import random
 
         rng = random.Random(seed)
@@ -311,11 +317,20 @@ class JiraEmulator:
                 headers["X-Hub-Signature"] = (
                     "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
                 )
-            for attempt in range(2 if repeat else 1):
-                if attempt:
-                    headers["X-Atlassian-Webhook-Retry"] = str(attempt)
-                response = await client.post(url, content=raw, headers=headers)
-                statuses.append(response.status_code)
+            attempt = 0
+            for _ in range(2 if repeat else 1):
+                for target in urls:
+                    if attempt:
+                        headers["X-Atlassian-Webhook-Retry"] = str(attempt)
+                    attempt += 1
+                    try:
+                        response = await client.post(target, content=raw, headers=headers)
+                    except httpx.TransportError:
+                        continue
+                    statuses.append(response.status_code)
+                    break
+                else:
+                    statuses.append(0)
         return statuses
 
     # ---- the HTTP side ----

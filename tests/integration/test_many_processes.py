@@ -269,8 +269,9 @@ class Workload:
         )
         await _jira_side(self.jira, self.engine, self.forum_id, self.ledger, self.rng, n)
         async with httpx.AsyncClient(timeout=30) as hook:
-            url = f"{self.rng.choice(self.alive)}/webhooks/jira"
-            await self.jira.deliver(hook, url, WEBHOOK_SECRET, drop=0.3)
+            # Jira retries a delivery cut off by a dying process; the balancer sends it on.
+            urls = [f"{base}/webhooks/jira" for base in self.webs()]
+            await self.jira.deliver(hook, urls, WEBHOOK_SECRET, drop=0.3)
 
     async def close(self) -> None:
         for person in self.people:
