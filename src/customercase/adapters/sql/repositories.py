@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -532,7 +533,7 @@ def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElem
 
 SIMILAR_THRESHOLD = 0.3  # pg_trgm's default similarity threshold, on both engines
 SIMILAR_CANDIDATES = 50
-SIMILAR_TELLING = 4  # the least common words of a similar-ideas query that find candidates
+SIMILAR_TELLING = 5  # the least common words of a similar-ideas query that find candidates
 SIMILAR_SCANNED = 500  # candidates holding a telling word compared, at most
 
 
@@ -544,16 +545,9 @@ def _forum_config(forum_id: ForumId) -> sa.ColumnElement[Any]:
     return sa.cast(language, postgresql.REGCONFIG)
 
 
-def _whole_words(terms: tuple[Term, ...]) -> builtins.list[str]:
-    """The words of the terms, less a last one still being typed (unless it is the only one).
-
-    A typed prefix would make the index list every word it begins; an idea holding all
-    the whole words and the typed one is found through the whole words.
-    """
-    words = [w for term in terms for w in term.words]
-    if len(words) > 1 and terms[-1].prefix:
-        words.pop()
-    return words
+def _tsquery(forum_id: ForumId, text: str) -> sa.ScalarSelect[Any]:
+    """to_tsquery in the forum's language, parsed once per statement (not once per row)."""
+    return sa.select(sa.func.to_tsquery(_forum_config(forum_id), text)).scalar_subquery()
 
 
 def _vote_boost(votes: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -779,7 +773,7 @@ class SqlIdeaRepository:
         self, query: IdeaQuery, terms: tuple[Term, ...]
     ) -> tuple[sa.FromClause, sa.ColumnElement[Any], sa.ColumnElement[Any]]:
         """The ideas worth ranking, their relevance and id; see `_pg_candidates` for which."""
-        tsquery = sa.func.to_tsquery(_forum_config(query.forum_id), pg_tsquery(terms))
+        tsquery = _tsquery(query.forum_id, pg_tsquery(terms))
         found = _pg_candidates(self._visible(query), tsquery)
         score = sa.func.ts_rank_cd(found.c.search_vector, tsquery, type_=sa.Float)
         return found, score * _vote_boost(found.c.votes), found.c.id
@@ -867,7 +861,7 @@ class SqlIdeaRepository:
         only when none qualifies is the trigram index read (every word misspelled, say).
         """
         if terms:
-            telling = await self._telling_words(forum_id, _whole_words(terms))
+            telling = await self._telling_words(forum_id, [w for t in terms for w in t.words])
             if telling is not None:
                 scores = await self._similar_among(forum_id, text, terms, limit, telling)
                 if scores:
@@ -879,9 +873,10 @@ class SqlIdeaRepository:
 
         PostgreSQL's statistics list the most common lexemes of `search_vector` with their
         frequencies (a word not listed is rarer than all of them, or misspelled). A candidate
-        holds two of the query's SIMILAR_TELLING least common words: their posting lists are
-        short, their intersections shorter, and a duplicate with a typo in all but two of them
-        is still among the candidates. A one-word query takes that word.
+        holds two of the query's least common three words, or three of its least common five
+        (SIMILAR_TELLING): a few short posting lists and shorter intersections, and a duplicate
+        with one word misspelled (or two, of five) is still among the candidates. Every word
+        counts whole, the one still being typed too. A one-word query takes that word.
         """
         rows = await self._conn.execute(
             sa.text(
@@ -900,8 +895,9 @@ class SqlIdeaRepository:
         least = [f"'{r.word}'" for r in rows]
         if len(least) < 2:
             return least[0] if least else None
-        pairs = [(a, b) for i, a in enumerate(least) for b in least[i + 1 :]]
-        return " | ".join(f"({a} & {b})" for a, b in pairs)
+        together = 2 if len(least) <= 3 else 3
+        groups = itertools.combinations(least, together)
+        return " | ".join("(" + " & ".join(group) + ")" for group in groups)
 
     async def _similar_among(
         self,
@@ -917,8 +913,7 @@ class SqlIdeaRepository:
             t.ideas.c.merged_into.is_(None),
             t.ideas.c.moderation == Moderation.PUBLISHED.value,
         ]
-        config = _forum_config(forum_id)
-        every = sa.func.to_tsquery(config, pg_tsquery(terms))
+        every = _tsquery(forum_id, pg_tsquery(terms))
         columns = (t.ideas.c.id, t.ideas.c.summary, t.ideas.c.votes, SEARCH_VECTOR.label("sv"))
         if telling is None:
             matches: sa.ColumnElement[bool] = t.ideas.c.summary.op("%")(text)
@@ -926,14 +921,14 @@ class SqlIdeaRepository:
                 matches = sa.or_(matches, SEARCH_VECTOR.op("@@")(every))
             source = sa.select(*columns).where(*visible, matches).subquery()
         else:
-            shares = SEARCH_VECTOR.op("@@")(sa.func.to_tsquery(config, telling))
+            shares = SEARCH_VECTOR.op("@@")(_tsquery(forum_id, telling))
             source = sa.select(*columns).where(*visible, shares).limit(SIMILAR_SCANNED).subquery()
         similarity = sa.func.similarity(source.c.summary, text, type_=sa.Float)
         score: sa.ColumnElement[Any] = similarity
         # Compared row by row: `%` here would make the planner read the trigram index again.
         qualifies: sa.ColumnElement[bool] = similarity >= SIMILAR_THRESHOLD
         if terms:
-            some = sa.func.to_tsquery(config, pg_tsquery(terms, any_word=True))
+            some = _tsquery(forum_id, pg_tsquery(terms, any_word=True))
             score = similarity + sa.func.ts_rank_cd(source.c.sv, some, type_=sa.Float)
             qualifies = sa.or_(qualifies, source.c.sv.op("@@")(every))
         rows = (
