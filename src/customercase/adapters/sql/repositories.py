@@ -571,10 +571,13 @@ SEARCH_POPULAR = 1_000  # the forum's most-voted ideas, searched first
 SEARCH_RECENT = 1_000  # and its newest
 SEARCH_COMMON = 20  # matches among those that make a query common: the index is not read
 SEARCH_FROM_INDEX = 1_000  # matches of a rarer query taken from the index, in storage order
+SEARCH_WHOLE_RARE = 12  # at most this many walked ideas hold the whole words: read them alone
 
 
 def _pg_candidates(
-    visible: builtins.list[sa.ColumnElement[bool]], tsquery: sa.ColumnElement[Any]
+    visible: builtins.list[sa.ColumnElement[bool]],
+    tsquery: sa.ColumnElement[Any],
+    whole: sa.ColumnElement[Any] | None,
 ) -> sa.Subquery:
     """The matches worth ranking (id, votes, search_vector): every one, unless there are many.
 
@@ -586,24 +589,46 @@ def _pg_candidates(
     popular and fresh ideas a reader expects on top. Otherwise the GIN index adds up to
     SEARCH_FROM_INDEX further matches. A forum of fewer than SEARCH_POPULAR ideas is thus
     always ranked exactly, and so is a rare query in any forum.
+
+    A typed prefix makes GIN gather every idea holding any word it begins (for a common one,
+    ~15 ms at 1M ideas). When the query's whole words (`whole`: the query less the prefix)
+    are rare among the walked ideas too, the index is read for them alone and the prefix is
+    checked on those rows.
     """
     ideas = t.ideas.c
     matches = SEARCH_VECTOR.op("@@")(tsquery)
     columns = (ideas.id, ideas.votes, SEARCH_VECTOR.label("search_vector"))
 
-    def matching_among(order: tuple[sa.ColumnElement[Any], ...], count: int) -> sa.Select[Any]:
-        first = sa.select(*columns).where(*visible).order_by(*order).limit(count).subquery()
-        return sa.select(first).where(first.c.search_vector.op("@@")(tsquery))
+    def first(order: tuple[sa.ColumnElement[Any], ...], count: int) -> sa.Select[Any]:
+        return sa.select(*columns).where(*visible).order_by(*order).limit(count)
 
-    walked = sa.union(
-        matching_among(
-            (ideas.votes.desc(), ideas.created_at.desc(), ideas.id.desc()), SEARCH_POPULAR
-        ),
-        matching_among((ideas.created_at.desc(), ideas.id.desc()), SEARCH_RECENT),
-    ).cte("walked")
-    rare = sa.select(sa.func.count()).select_from(walked).scalar_subquery() < SEARCH_COMMON
-    indexed = sa.select(*columns).where(*visible, matches, rare).limit(SEARCH_FROM_INDEX)
-    return sa.union(sa.select(walked), indexed).subquery("candidates")
+    walked_rows = sa.union_all(  # an idea both popular and new counts twice: harmless
+        first((ideas.votes.desc(), ideas.created_at.desc(), ideas.id.desc()), SEARCH_POPULAR),
+        first((ideas.created_at.desc(), ideas.id.desc()), SEARCH_RECENT),
+    ).cte("walked_rows")
+    walked = (
+        sa.select(walked_rows).where(walked_rows.c.search_vector.op("@@")(tsquery)).cte("walked")
+    )
+
+    def count(rows: sa.Select[Any]) -> sa.ScalarSelect[Any]:
+        return sa.select(sa.func.count()).select_from(rows.subquery()).scalar_subquery()
+
+    rare = count(sa.select(walked)) < SEARCH_COMMON
+    index = sa.select(*columns).where(*visible, rare).limit(SEARCH_FROM_INDEX)
+    indexed: sa.Select[Any] | sa.CompoundSelect[Any]
+    if whole is None:
+        indexed = index.where(matches)
+    else:
+        whole_rare = (
+            count(sa.select(walked_rows).where(walked_rows.c.search_vector.op("@@")(whole)))
+            <= SEARCH_WHOLE_RARE
+        )
+        # `IS true` keeps the planner from reading the prefix through the index.
+        by_whole = index.where(SEARCH_VECTOR.op("@@")(whole), matches.is_(sa.true()), whole_rare)
+        indexed = sa.union_all(by_whole, index.where(matches, sa.not_(whole_rare)))
+    every = sa.union_all(sa.select(walked), indexed).subquery()
+    # One row per idea, compared by id alone (UNION would compare the tsvectors too).
+    return sa.select(every).distinct(every.c.id).subquery("candidates")
 
 
 class SqlIdeaRepository:
@@ -774,7 +799,11 @@ class SqlIdeaRepository:
     ) -> tuple[sa.FromClause, sa.ColumnElement[Any], sa.ColumnElement[Any]]:
         """The ideas worth ranking, their relevance and id; see `_pg_candidates` for which."""
         tsquery = _tsquery(query.forum_id, pg_tsquery(terms))
-        found = _pg_candidates(self._visible(query), tsquery)
+        typed, rest = terms[-1], terms[:-1]
+        whole = None
+        if typed.prefix and any(not term.negated for term in rest):
+            whole = _tsquery(query.forum_id, pg_tsquery(rest))
+        found = _pg_candidates(self._visible(query), tsquery, whole)
         score = sa.func.ts_rank_cd(found.c.search_vector, tsquery, type_=sa.Float)
         return found, score * _vote_boost(found.c.votes), found.c.id
 
