@@ -628,7 +628,7 @@ def _pg_candidates(
         indexed = sa.union_all(by_whole, index.where(matches, sa.not_(whole_rare)))
     every = sa.union_all(sa.select(walked), indexed).subquery()
     # One row per idea, compared by id alone (UNION would compare the tsvectors too).
-    return sa.select(every).distinct(every.c.id).subquery("candidates")
+    return sa.select(every).ext(postgresql.distinct_on(every.c.id)).subquery("candidates")
 
 
 class SqlIdeaRepository:
