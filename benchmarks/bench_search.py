@@ -1,14 +1,17 @@
 """Search and similar-ideas latency over many ideas in one forum, on PostgreSQL (or SQLite).
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_search.py [N] [--queries Q] [--sqlite]
+        [--database NAME]
 
 Creates a scratch database (PostgreSQL at CUSTOMERCASE_TEST_POSTGRES, default
 postgresql://postgres@127.0.0.1:5432/test; or a temporary SQLite file), migrates it, seeds N
 idea summaries (default 100,000) drawn Zipf-like from a product vocabulary with random vote
 counts, then times Q searches (`q`, through the list use case, with a typed prefix) and Q
 similar-ideas look-ups (an existing summary with a typo and shuffled words) and prints p50 and
-p95. The scratch database is dropped at the end. Vote counters are set without vote rows: this
-database is for timing only.
+p95, and how often the garbled summary's own idea was among the five similar ones. The scratch
+database is dropped at the end; with --database it is kept, and a later run with the same name
+reuses it (1,000,000 summaries seed in about 3 minutes). Vote counters are set without vote
+rows: this database is for timing only.
 """
 
 from __future__ import annotations
@@ -441,7 +444,9 @@ async def _forum_of(url: str) -> ForumId | None:
 async def _mark_seeded(url: str, forum_id: ForumId) -> None:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await conn.execute("CREATE TABLE bench_search_done AS SELECT $1::text AS forum_id", forum_id)
+        await conn.execute(
+            "CREATE TABLE bench_search_done AS SELECT $1::text AS forum_id", forum_id
+        )
     finally:
         await conn.close()
 
