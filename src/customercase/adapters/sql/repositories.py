@@ -19,6 +19,7 @@ from customercase.adapters.sql.search import (
     fts5_trigrams,
     ideas_fts,
     ideas_trigram,
+    ideas_trigram_vocab,
     pg_tsquery,
 )
 from customercase.domain.cursors import cursor_time, decode_cursor, encode_cursor
@@ -534,6 +535,7 @@ def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElem
 SIMILAR_THRESHOLD = 0.3  # pg_trgm's default similarity threshold, on both engines
 SIMILAR_CANDIDATES = 50
 SIMILAR_TELLING = 5  # the least common words of a similar-ideas query that find candidates
+SIMILAR_GRAMS = 12  # the rarest trigrams of a similar-ideas query that SQLite searches
 SIMILAR_SCANNED = 500  # candidates holding a telling word compared, at most
 
 
@@ -970,6 +972,29 @@ class SqlIdeaRepository:
         ).all()
         return {r.id: float(r.score) for r in rows}
 
+    async def _rarest_trigrams(self, grams: set[str]) -> set[str]:
+        """The SIMILAR_GRAMS trigrams held by the fewest summaries (SQLite's FTS5 vocabulary).
+
+        FTS5 ranks every row holding any trigram of an OR, so the common ones made similar
+        ideas read most of the index; the rarest trigrams of a text are the ones that tell
+        its duplicates apart anyway. Trigrams no summary holds are left out: they find nothing.
+        """
+        inner = sorted(g for g in grams if " " not in g and '"' not in g)
+        if len(inner) <= SIMILAR_GRAMS:
+            return set(inner)
+        vocab = ideas_trigram_vocab.c
+        # One look-up per trigram: fts5vocab answers `term =` from the index, not `IN`.
+        counts = sa.union_all(
+            *(
+                sa.select(vocab.term, vocab.doc).where(vocab.term == g, vocab.col == "summary")
+                for g in inner
+            )
+        ).subquery()
+        rows = await self._conn.execute(
+            sa.select(counts.c.term).order_by(counts.c.doc, counts.c.term).limit(SIMILAR_GRAMS)
+        )
+        return {r.term for r in rows}
+
     async def _similar_sqlite(
         self, forum_id: ForumId, text: str, terms: tuple[Term, ...]
     ) -> dict[str, float]:
@@ -985,7 +1010,7 @@ class SqlIdeaRepository:
                 .limit(SIMILAR_CANDIDATES)
             )
             worded = {r.id: float(r.relevance) for r in rows}
-        grams = fts5_trigrams(forum_id, trigrams(text))
+        grams = fts5_trigrams(forum_id, await self._rarest_trigrams(trigrams(text)))
         if grams is not None:
             table: sa.ColumnClause[Any] = sa.literal_column("ideas_trigram")
             rank = -sa.func.bm25(table, 0.0, 0.0, 1.0, type_=sa.Float)
