@@ -318,3 +318,20 @@ async def test_similar_ideas_find_a_duplicate_among_many_sharing_its_common_word
 
     assert await first("sync outlook calender") == "Outlook calendar sync"  # one word misspelled
     assert await first("calender sync with outlok") == "Outlook calendar sync"  # two of three
+
+
+async def test_a_long_summary_reworded_and_misspelled_finds_its_duplicate(
+    container: Container,
+) -> None:
+    # Long enough that SQLite searches only its rarest trigrams, and PostgreSQL its least
+    # common words, among many ideas that share the common ones.
+    seeded = await forum_with_idea(container, 0)
+    others = [(f"Export the weekly report with invitations {k}", 0, k) for k in range(30)]
+    await _add_ideas(container, seeded.forum_id, others)
+    await _add_ideas(container, seeded.forum_id, [("Synchronise calendar invitations", 0, 31)])
+
+    found = await ideas.similar_ideas(
+        seeded.forum_id, "invitations synchronize calendar", None, uow=container.uow()
+    )
+
+    assert found[0].idea.summary == "Synchronise calendar invitations"
