@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from customercase.adapters.sql import repositories
+from customercase.adapters.sql import tables as t
 from customercase.bootstrap import Container
 from customercase.domain.ideas import IdeaQuery
 from customercase.domain.spam import Moderation
@@ -265,3 +270,86 @@ async def test_an_idea_held_for_moderation_is_neither_searched_nor_suggested(
 
     assert found.items == []
     assert similar == []
+
+
+async def _add_ideas(container: Container, forum_id: str, rows: list[tuple[str, int, int]]) -> None:
+    """Ideas straight into the table: (summary, votes, minutes from now it was posted)."""
+    now = datetime.now(UTC)
+    async with container.engine().begin() as conn:
+        author = await conn.scalar(
+            sa.select(t.ideas.c.author_id).where(t.ideas.c.forum_id == forum_id)
+        )
+        for summary, votes, minutes in rows:
+            at = now + timedelta(minutes=minutes)
+            await conn.execute(
+                t.ideas.insert().values(
+                    id=uuid.uuid4().hex, forum_id=forum_id, author_id=author, summary=summary,
+                    description="", status="open", votes=votes, comments=0, heat=0.0,
+                    moderation=Moderation.PUBLISHED.value, created_at=at, updated_at=at,
+                )
+            )  # fmt: skip
+
+
+@pytest.mark.parametrize("container", ["postgresql"], indirect=True)
+async def test_a_common_word_is_ranked_among_the_most_voted_and_newest_matches(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At 1M ideas these are 1,000 each and 20; here a forum of a dozen shows the same shape.
+    monkeypatch.setattr(repositories, "SEARCH_POPULAR", 3)
+    monkeypatch.setattr(repositories, "SEARCH_RECENT", 3)
+    monkeypatch.setattr(repositories, "SEARCH_COMMON", 2)
+    seeded = await forum_with_idea(container, 0)
+    # Calendar 0 is the oldest and most voted, Calendar 9 the newest with no vote.
+    await _add_ideas(
+        container, seeded.forum_id, [(f"Calendar {k}", 9 - k, k + 1) for k in range(10)]
+    )
+    await _add_ideas(container, seeded.forum_id, [("Calendar gizmo", 0, -5)])
+
+    common = await ideas.list_ideas(
+        IdeaQuery(seeded.forum_id, text="calendar"), None, uow=container.uow()
+    )
+    rare = await ideas.list_ideas(
+        IdeaQuery(seeded.forum_id, text="gizmo"), None, uow=container.uow()
+    )
+
+    assert [v.idea.summary for v in common.items] == [
+        "Calendar 0", "Calendar 1", "Calendar 2", "Calendar 7", "Calendar 8", "Calendar 9"
+    ]  # fmt: skip
+    assert [v.idea.summary for v in rare.items] == ["Calendar gizmo"]
+
+
+@pytest.mark.parametrize("container", ["postgresql"], indirect=True)
+async def test_similar_ideas_find_a_duplicate_among_many_sharing_its_common_words(
+    container: Container,
+) -> None:
+    seeded = await forum_with_idea(container, 0)
+    await _add_ideas(
+        container, seeded.forum_id, [(f"Sync board {k} to calendar", 0, k) for k in range(40)]
+    )
+    await _add_ideas(container, seeded.forum_id, [("Outlook calendar sync", 0, 41)])
+    async with container.engine().begin() as conn:
+        await conn.execute(sa.text("ANALYZE ideas"))  # the word statistics similar ideas read
+
+    async def first(q: str) -> str:
+        found = await ideas.similar_ideas(seeded.forum_id, q, None, uow=container.uow())
+        return found[0].idea.summary
+
+    assert await first("sync outlook calender") == "Outlook calendar sync"  # one word misspelled
+    assert await first("calender sync with outlok") == "Outlook calendar sync"  # two of three
+
+
+async def test_a_long_summary_reworded_and_misspelled_finds_its_duplicate(
+    container: Container,
+) -> None:
+    # Long enough that SQLite searches only its rarest trigrams, and PostgreSQL its least
+    # common words, among many ideas that share the common ones.
+    seeded = await forum_with_idea(container, 0)
+    others = [(f"Export the weekly report with invitations {k}", 0, k) for k in range(30)]
+    await _add_ideas(container, seeded.forum_id, others)
+    await _add_ideas(container, seeded.forum_id, [("Synchronise calendar invitations", 0, 31)])
+
+    found = await ideas.similar_ideas(
+        seeded.forum_id, "invitations synchronize calendar", None, uow=container.uow()
+    )
+
+    assert found[0].idea.summary == "Synchronise calendar invitations"

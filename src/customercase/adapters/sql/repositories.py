@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from customercase.adapters.sql.search import (
     fts5_trigrams,
     ideas_fts,
     ideas_trigram,
+    ideas_trigram_vocab,
     pg_tsquery,
 )
 from customercase.domain.cursors import cursor_time, decode_cursor, encode_cursor
@@ -552,6 +554,9 @@ def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElem
 
 SIMILAR_THRESHOLD = 0.3  # pg_trgm's default similarity threshold, on both engines
 SIMILAR_CANDIDATES = 50
+SIMILAR_TELLING = 5  # the least common words of a similar-ideas query that find candidates
+SIMILAR_GRAMS = 12  # the rarest trigrams of a similar-ideas query that SQLite searches
+SIMILAR_SCANNED = 500  # candidates holding a telling word compared, at most
 
 
 def _forum_config(forum_id: ForumId) -> sa.ColumnElement[Any]:
@@ -560,6 +565,11 @@ def _forum_config(forum_id: ForumId) -> sa.ColumnElement[Any]:
         sa.select(t.forums.c.search_language).where(t.forums.c.id == forum_id).scalar_subquery()
     )
     return sa.cast(language, postgresql.REGCONFIG)
+
+
+def _tsquery(forum_id: ForumId, text: str) -> sa.ScalarSelect[Any]:
+    """to_tsquery in the forum's language, parsed once per statement (not once per row)."""
+    return sa.select(sa.func.to_tsquery(_forum_config(forum_id), text)).scalar_subquery()
 
 
 def _vote_boost(votes: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -577,6 +587,70 @@ def _fts5_rank(match: str) -> sa.Subquery:
         .where(table.op("MATCH")(match))
         .subquery()
     )
+
+
+SEARCH_POPULAR = 1_000  # the forum's most-voted ideas, searched first
+SEARCH_RECENT = 1_000  # and its newest
+SEARCH_COMMON = 20  # matches among those that make a query common: the index is not read
+SEARCH_FROM_INDEX = 1_000  # matches of a rarer query taken from the index, in storage order
+SEARCH_WHOLE_RARE = 12  # at most this many walked ideas hold the whole words: read them alone
+
+
+def _pg_candidates(
+    visible: builtins.list[sa.ColumnElement[bool]],
+    tsquery: sa.ColumnElement[Any],
+    whole: sa.ColumnElement[Any] | None,
+) -> sa.Subquery:
+    """The matches worth ranking (id, votes, search_vector): every one, unless there are many.
+
+    Ranking every idea that holds a common word read ~35,000 pages at 1M ideas, and the GIN
+    index alone spends tens of milliseconds listing 80,000 matches (more for a typed prefix).
+    So the forum's SEARCH_POPULAR most-voted and SEARCH_RECENT newest ideas are searched
+    first (two index walks of fixed length); when SEARCH_COMMON or more of them match, the
+    query is common (about 1 % of ideas or more) and those matches are what is ranked: the
+    popular and fresh ideas a reader expects on top. Otherwise the GIN index adds up to
+    SEARCH_FROM_INDEX further matches. A forum of fewer than SEARCH_POPULAR ideas is thus
+    always ranked exactly, and so is a rare query in any forum.
+
+    A typed prefix makes GIN gather every idea holding any word it begins (for a common one,
+    ~15 ms at 1M ideas). When the query's whole words (`whole`: the query less the prefix)
+    are rare among the walked ideas too, the index is read for them alone and the prefix is
+    checked on those rows.
+    """
+    ideas = t.ideas.c
+    matches = SEARCH_VECTOR.op("@@")(tsquery)
+    columns = (ideas.id, ideas.votes, SEARCH_VECTOR.label("search_vector"))
+
+    def first(order: tuple[sa.ColumnElement[Any], ...], count: int) -> sa.Select[Any]:
+        return sa.select(*columns).where(*visible).order_by(*order).limit(count)
+
+    walked_rows = sa.union_all(  # an idea both popular and new counts twice: harmless
+        first((ideas.votes.desc(), ideas.created_at.desc(), ideas.id.desc()), SEARCH_POPULAR),
+        first((ideas.created_at.desc(), ideas.id.desc()), SEARCH_RECENT),
+    ).cte("walked_rows")
+    walked = (
+        sa.select(walked_rows).where(walked_rows.c.search_vector.op("@@")(tsquery)).cte("walked")
+    )
+
+    def count(rows: sa.Select[Any]) -> sa.ScalarSelect[Any]:
+        return sa.select(sa.func.count()).select_from(rows.subquery()).scalar_subquery()
+
+    rare = count(sa.select(walked)) < SEARCH_COMMON
+    index = sa.select(*columns).where(*visible, rare).limit(SEARCH_FROM_INDEX)
+    indexed: sa.Select[Any] | sa.CompoundSelect[Any]
+    if whole is None:
+        indexed = index.where(matches)
+    else:
+        whole_rare = (
+            count(sa.select(walked_rows).where(walked_rows.c.search_vector.op("@@")(whole)))
+            <= SEARCH_WHOLE_RARE
+        )
+        # `IS true` keeps the planner from reading the prefix through the index.
+        by_whole = index.where(SEARCH_VECTOR.op("@@")(whole), matches.is_(sa.true()), whole_rare)
+        indexed = sa.union_all(by_whole, index.where(matches, sa.not_(whole_rare)))
+    every = sa.union_all(sa.select(walked), indexed).subquery()
+    # One row per idea, compared by id alone (UNION would compare the tsvectors too).
+    return sa.select(every).ext(postgresql.distinct_on(every.c.id)).subquery("candidates")
 
 
 class SqlIdeaRepository:
@@ -736,45 +810,73 @@ class SqlIdeaRepository:
             first.setdefault(r.idea_id, (r.votes, r.heat))
         return first
 
-    def _scored(
-        self, forum_id: ForumId, terms: tuple[Term, ...]
-    ) -> tuple[sa.FromClause, sa.ColumnElement[Any], builtins.list[sa.ColumnElement[bool]]]:
-        """Where matches come from, their relevance, and the filters that make them match."""
+    def _visible(self, query: IdeaQuery) -> builtins.list[sa.ColumnElement[bool]]:
+        """What a search may show: the forum's published, unmerged ideas (of the status)."""
+        visible = [
+            t.ideas.c.forum_id == query.forum_id,
+            t.ideas.c.merged_into.is_(None),
+            t.ideas.c.moderation == Moderation.PUBLISHED.value,
+        ]
+        if query.status is not None:
+            visible.append(t.ideas.c.status == query.status.value)
+        return visible
+
+    def _scored_postgres(
+        self, query: IdeaQuery, terms: tuple[Term, ...]
+    ) -> tuple[sa.FromClause, sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+        """The ideas worth ranking, their relevance and id; see `_pg_candidates` for which."""
+        tsquery = _tsquery(query.forum_id, pg_tsquery(terms))
+        typed, rest = terms[-1], terms[:-1]
+        whole = None
+        if typed.prefix and any(not term.negated for term in rest):
+            whole = _tsquery(query.forum_id, pg_tsquery(rest))
+        found = _pg_candidates(self._visible(query), tsquery, whole)
+        score = sa.func.ts_rank_cd(found.c.search_vector, tsquery, type_=sa.Float)
+        return found, score * _vote_boost(found.c.votes), found.c.id
+
+    def _scored_sqlite(
+        self, query: IdeaQuery, terms: tuple[Term, ...]
+    ) -> tuple[sa.FromClause, sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+        """Every match (FTS5 ranks them all cheaply enough), its -bm25 relevance and id."""
         votes = t.ideas.c.votes
-        if self._conn.dialect.name == "postgresql":
-            query = sa.func.to_tsquery(_forum_config(forum_id), pg_tsquery(terms))
-            rank = sa.func.ts_rank_cd(SEARCH_VECTOR, query, type_=sa.Float)
-            return t.ideas, rank * _vote_boost(votes), [SEARCH_VECTOR.op("@@")(query)]
-        match, excluded = fts5_match(forum_id, terms)
-        filters: builtins.list[sa.ColumnElement[bool]] = []
+        match, excluded = fts5_match(query.forum_id, terms)
+        base: sa.FromClause = t.ideas
+        score: sa.ColumnElement[Any] = sa.cast(0.0, sa.Float)
+        if match is not None:
+            ranked = _fts5_rank(match)
+            base = t.ideas.join(ranked, ranked.c.id == t.ideas.c.id)
+            score = ranked.c.relevance * _vote_boost(votes)
+        filtered = sa.select(t.ideas.c.id).select_from(base).where(*self._visible(query))
         if excluded is not None:
-            filters.append(t.ideas.c.id.not_in(sa.select(_fts5_rank(excluded).c.id)))
-        if match is None:
-            return t.ideas, sa.cast(0.0, sa.Float), filters
-        ranked = _fts5_rank(match)
-        base = t.ideas.join(ranked, ranked.c.id == t.ideas.c.id)
-        return base, ranked.c.relevance * _vote_boost(votes), filters
+            filtered = filtered.where(t.ideas.c.id.not_in(sa.select(_fts5_rank(excluded).c.id)))
+        matches = filtered.add_columns(score.label("score")).subquery()
+        return matches, matches.c.score, matches.c.id
 
     async def _search(
         self, query: IdeaQuery, terms: tuple[Term, ...], viewer_id: UserId | None
     ) -> Page[IdeaView]:
-        """Matching ideas, most relevant first; the cursor is keyset on (relevance, id)."""
-        base, score, filters = self._scored(query.forum_id, terms)
-        stmt = self._views(viewer_id, base, score.label("score")).where(
-            t.ideas.c.forum_id == query.forum_id,
-            t.ideas.c.merged_into.is_(None),
-            t.ideas.c.moderation == Moderation.PUBLISHED.value,
-            *filters,
-        )
-        if query.status is not None:
-            stmt = stmt.where(t.ideas.c.status == query.status.value)
+        """Matching ideas, most relevant first; the cursor is keyset on (relevance, id).
+
+        The page is chosen among the matches first, by relevance alone, and only its rows are
+        then joined to authors and the viewer's votes.
+        """
+        if self._conn.dialect.name == "postgresql":
+            found, score, found_id = self._scored_postgres(query, terms)
+        else:
+            found, score, found_id = self._scored_sqlite(query, terms)
+        page = sa.select(found_id.label("id"), score.label("score")).select_from(found)
         if query.after:
             after_score, after_id = decode_cursor(query.after, (float, str))
-            stmt = stmt.where(
-                sa.tuple_(score, t.ideas.c.id)
+            page = page.where(
+                sa.tuple_(score, found_id)
                 < sa.tuple_(sa.literal(float(after_score), sa.Float), sa.literal(after_id, t.ID))
             )
-        stmt = stmt.order_by(score.desc(), t.ideas.c.id.desc()).limit(query.limit + 1)
+        ranked = (
+            page.order_by(score.desc(), found_id.desc()).limit(query.limit + 1).subquery("page")
+        )
+        stmt = self._views(
+            viewer_id, t.ideas.join(ranked, ranked.c.id == t.ideas.c.id), ranked.c.score
+        ).order_by(ranked.c.score.desc(), t.ideas.c.id.desc())
         rows = (await self._conn.execute(stmt)).all()
         items = [self._view(r) for r in rows[: query.limit]]
         next_cursor = None
@@ -807,34 +909,118 @@ class SqlIdeaRepository:
     ) -> dict[str, float]:
         """Trigram similarity plus full-text rank over any of the words, best `limit` first.
 
-        Candidates are ideas at trigram similarity 0.3 or more (`%`, the trigram index) or
-        holding every word in some form (the tsvector index); a single common word shared
-        does not make a candidate, so it cannot flood them.
+        An idea qualifies at trigram similarity 0.3 or more or when it holds every word in some
+        form; a single common word shared does not qualify it, so it cannot flood the answer.
+        Finding every idea at similarity 0.3 through the trigram index reads the long posting
+        lists of common trigrams (~0.5-1.5 s at 1M ideas), so the qualifying ideas are first
+        sought among those that share one of the query's telling words (`_telling_words`);
+        only when none qualifies is the trigram index read (every word misspelled, say).
         """
-        summary = t.ideas.c.summary
-        similarity = sa.func.similarity(summary, text, type_=sa.Float)
-        matches: sa.ColumnElement[bool] = summary.op("%")(text)
-        score: sa.ColumnElement[Any] = similarity
         if terms:
-            config = _forum_config(forum_id)
-            every = sa.func.to_tsquery(config, pg_tsquery(terms))
-            some = sa.func.to_tsquery(config, pg_tsquery(terms, any_word=True))
-            matches = sa.or_(matches, SEARCH_VECTOR.op("@@")(every))
-            score = similarity + sa.func.ts_rank_cd(SEARCH_VECTOR, some, type_=sa.Float)
+            telling = await self._telling_words(forum_id, [w for t in terms for w in t.words])
+            if telling is not None:
+                scores = await self._similar_among(forum_id, text, terms, limit, telling)
+                if scores:
+                    return scores
+        return await self._similar_among(forum_id, text, terms, limit, None)
+
+    async def _telling_words(self, forum_id: ForumId, words: builtins.list[str]) -> str | None:
+        """A to_tsquery text that finds the likely duplicates cheaply, or None for no word.
+
+        PostgreSQL's statistics list the most common lexemes of `search_vector` with their
+        frequencies (a word not listed is rarer than all of them, or misspelled). A candidate
+        holds two of the query's least common three words, or three of its least common five
+        (SIMILAR_TELLING): a few short posting lists and shorter intersections, and a duplicate
+        with one word misspelled (or two, of five) is still among the candidates. Every word
+        counts whole, the one still being typed too. A one-word query takes that word.
+        """
+        rows = await self._conn.execute(
+            sa.text(
+                "SELECT w.word, coalesce(max(m.freq), 0) AS freq"
+                " FROM unnest(CAST(:words AS text[])) AS w(word)"
+                " CROSS JOIN LATERAL unnest(to_tsvector(CAST((SELECT search_language"
+                " FROM forums WHERE id = :forum) AS regconfig), w.word)) AS l"
+                " LEFT JOIN (SELECT unnest(most_common_elems::text::text[]) AS lexeme,"
+                " unnest(most_common_elem_freqs) AS freq FROM pg_stats"
+                " WHERE schemaname = current_schema() AND tablename = 'ideas'"
+                " AND attname = 'search_vector') AS m ON m.lexeme = l.lexeme"
+                " GROUP BY w.word ORDER BY freq, w.word LIMIT :telling"
+            ),
+            {"words": sorted(set(words)), "forum": forum_id, "telling": SIMILAR_TELLING},
+        )
+        least = [f"'{r.word}'" for r in rows]
+        if len(least) < 2:
+            return least[0] if least else None
+        together = 2 if len(least) <= 3 else 3
+        groups = itertools.combinations(least, together)
+        return " | ".join("(" + " & ".join(group) + ")" for group in groups)
+
+    async def _similar_among(
+        self,
+        forum_id: ForumId,
+        text: str,
+        terms: tuple[Term, ...],
+        limit: int,
+        telling: str | None,
+    ) -> dict[str, float]:
+        """The best qualifying ideas among those holding a telling word (or all, if None)."""
+        visible = [
+            t.ideas.c.forum_id == forum_id,
+            t.ideas.c.merged_into.is_(None),
+            t.ideas.c.moderation == Moderation.PUBLISHED.value,
+        ]
+        every = _tsquery(forum_id, pg_tsquery(terms))
+        columns = (t.ideas.c.id, t.ideas.c.summary, t.ideas.c.votes, SEARCH_VECTOR.label("sv"))
+        if telling is None:
+            matches: sa.ColumnElement[bool] = t.ideas.c.summary.op("%")(text)
+            if terms:
+                matches = sa.or_(matches, SEARCH_VECTOR.op("@@")(every))
+            source = sa.select(*columns).where(*visible, matches).subquery()
+        else:
+            shares = SEARCH_VECTOR.op("@@")(_tsquery(forum_id, telling))
+            source = sa.select(*columns).where(*visible, shares).limit(SIMILAR_SCANNED).subquery()
+        similarity = sa.func.similarity(source.c.summary, text, type_=sa.Float)
+        score: sa.ColumnElement[Any] = similarity
+        # Compared row by row: `%` here would make the planner read the trigram index again.
+        qualifies: sa.ColumnElement[bool] = similarity >= SIMILAR_THRESHOLD
+        if terms:
+            some = _tsquery(forum_id, pg_tsquery(terms, any_word=True))
+            score = similarity + sa.func.ts_rank_cd(source.c.sv, some, type_=sa.Float)
+            qualifies = sa.or_(qualifies, source.c.sv.op("@@")(every))
         rows = (
             await self._conn.execute(
-                sa.select(t.ideas.c.id, score.label("score"))
-                .where(
-                    t.ideas.c.forum_id == forum_id,
-                    t.ideas.c.merged_into.is_(None),
-                    t.ideas.c.moderation == Moderation.PUBLISHED.value,
-                    matches,
-                )
-                .order_by(sa.desc("score"), t.ideas.c.votes.desc(), t.ideas.c.id)
+                sa.select(source.c.id, score.label("score"))
+                .where(qualifies)
+                .order_by(sa.desc("score"), source.c.votes.desc(), source.c.id)
                 .limit(limit)
             )
         ).all()
         return {r.id: float(r.score) for r in rows}
+
+    async def _rarest_trigrams(self, grams: set[str]) -> set[str]:
+        """The SIMILAR_GRAMS trigrams held by the fewest summaries (SQLite's FTS5 vocabulary).
+
+        FTS5 ranks every row holding any trigram of an OR, so the common ones made similar
+        ideas read most of the index; the rarest trigrams of a text are the ones that tell
+        its duplicates apart anyway. Trigrams no summary holds are left out: they find nothing.
+        """
+        # At most 400 look-ups: SQLite joins at most 500 SELECTs in one compound statement (the
+        # service cuts the text to 200 characters, under 200 trigrams).
+        inner = sorted(g for g in grams if " " not in g and '"' not in g)[:400]
+        if len(inner) <= SIMILAR_GRAMS:
+            return set(inner)
+        vocab = ideas_trigram_vocab.c
+        # One look-up per trigram: fts5vocab answers `term =` from the index, not `IN`.
+        counts = sa.union_all(
+            *(
+                sa.select(vocab.term, vocab.doc).where(vocab.term == g, vocab.col == "summary")
+                for g in inner
+            )
+        ).subquery()
+        rows = await self._conn.execute(
+            sa.select(counts.c.term).order_by(counts.c.doc, counts.c.term).limit(SIMILAR_GRAMS)
+        )
+        return {r.term for r in rows}
 
     async def _similar_sqlite(
         self, forum_id: ForumId, text: str, terms: tuple[Term, ...]
@@ -851,7 +1037,7 @@ class SqlIdeaRepository:
                 .limit(SIMILAR_CANDIDATES)
             )
             worded = {r.id: float(r.relevance) for r in rows}
-        grams = fts5_trigrams(forum_id, trigrams(text))
+        grams = fts5_trigrams(forum_id, await self._rarest_trigrams(trigrams(text)))
         if grams is not None:
             table: sa.ColumnClause[Any] = sa.literal_column("ideas_trigram")
             rank = -sa.func.bm25(table, 0.0, 0.0, 1.0, type_=sa.Float)

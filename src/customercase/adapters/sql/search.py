@@ -20,6 +20,9 @@ from customercase.domain.search import Term
 SEARCH_VECTOR: sa.ColumnClause[Any] = sa.literal_column("ideas.search_vector")
 ideas_fts = sa.table("ideas_fts", sa.column("idea_id"), sa.column("forum_id"))
 ideas_trigram = sa.table("ideas_trigram", sa.column("idea_id"), sa.column("forum_id"))
+ideas_trigram_vocab = sa.table(
+    "ideas_trigram_vocab", sa.column("term"), sa.column("col"), sa.column("doc")
+)
 SQLITE_SEARCH_TABLES = ("ideas_fts", "ideas_trigram")
 
 
