@@ -5,7 +5,7 @@ FTS5 index. PostgreSQL needs no change (its search indexes are unchanged; simila
 the planner's statistics instead).
 
 Revision ID: 3f8e2a6c9d41
-Revises: 9a3b5c7d1e2f
+Revises: 4e7b2a9c1d35
 Create Date: 2026-11-29 12:35:00
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "3f8e2a6c9d41"
-down_revision = "9a3b5c7d1e2f"
+down_revision = "4e7b2a9c1d35"
 branch_labels = None
 depends_on = None
 
