@@ -132,7 +132,7 @@ async def list_ideas(
 ) -> Page[IdeaView]:
     """One page of a forum's ideas, sorted and filtered as asked."""
     check_limit(query.limit)
-    async with uow:
+    async with uow.read_only():
         await open_forum(uow, query.forum_id, user_id)
         return await uow.ideas.list(query, user_id)
 
@@ -144,7 +144,7 @@ async def similar_ideas(
     forum_id: ForumId, text: str, user_id: UserId | None, *, uow: UnitOfWork
 ) -> list[IdeaView]:
     """The likely duplicates of a summary being written: the best five, best first."""
-    async with uow:
+    async with uow.read_only():
         await open_forum(uow, forum_id, user_id)
         text = clean_text(text)
         if not text:
@@ -154,7 +154,7 @@ async def similar_ideas(
 
 async def get_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
     """One idea as the viewer sees it."""
-    async with uow:
+    async with uow.read_only():
         await open_idea(uow, idea_id, user_id)
         return await _view(uow, idea_id, user_id)
 
@@ -200,7 +200,7 @@ async def list_comments(
 ) -> Page[CommentView]:
     """One page of the idea's comments, oldest first."""
     check_limit(limit)
-    async with uow:
+    async with uow.read_only():
         await open_idea(uow, idea_id, user_id)
         return await uow.comments.list(idea_id, limit, cursor, user_id)
 

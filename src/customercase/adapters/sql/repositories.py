@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from customercase.adapters.sql import prebuilt
 from customercase.adapters.sql import tables as t
 from customercase.adapters.sql.search import (
     SEARCH_VECTOR,
@@ -74,15 +75,17 @@ async def _move_counters(
 ) -> None:
     """Move an idea's counters, first logging their values before the move in idea_moves.
 
-    The row is locked before it is read (FOR UPDATE; SQLite has one writer), so the logged
-    values are exactly those the update starts from, whatever runs alongside.
+    The row is locked before it is read (FOR NO KEY UPDATE, see prebuilt.move_counters_pg;
+    SQLite has one writer), so the logged values are exactly those the update starts from,
+    whatever runs alongside.
     """
     i = t.ideas.c
-    current = sa.select(i.forum_id, i.votes, i.heat).where(i.id == idea_id)
     if conn.dialect.name == "postgresql":
-        # NO KEY UPDATE, as the UPDATE itself takes: it does not wait for the FOR KEY SHARE
-        # locks that inserting a vote or comment (a foreign key to the idea) holds.
-        current = current.with_for_update(key_share=True)
+        # The same three steps in one statement: one round trip instead of three.
+        deltas = {"idea_id": idea_id, "votes": votes, "comments": comments, "heat": heat}
+        await conn.execute(prebuilt.move_counters_pg(), deltas)
+        return
+    current = sa.select(i.forum_id, i.votes, i.heat).where(i.id == idea_id)
     before = (await conn.execute(current)).one()
     await conn.execute(
         t.idea_moves.insert().values(
@@ -134,6 +137,13 @@ class SqlUserRepository:
     async def get(self, user_id: UserId) -> User | None:
         row = (await self._conn.execute(t.users.select().where(t.users.c.id == user_id))).first()
         return _user(row) if row else None
+
+    async def with_role(
+        self, user_id: UserId, vendor_id: VendorId
+    ) -> tuple[User, Role | None] | None:
+        params = {"user_id": user_id, "vendor_id": vendor_id}
+        row = (await self._conn.execute(prebuilt.USER_WITH_ROLE, params)).first()
+        return (_user(row), Role(row.role) if row.role else None) if row else None
 
     async def by_email(self, email: str) -> User | None:
         row = (await self._conn.execute(t.users.select().where(t.users.c.email == email))).first()
@@ -234,6 +244,21 @@ class SqlUserRepository:
         )
 
 
+# Built once: every signed-in request runs it, and building a statement costs more CPU than
+# PostgreSQL spends answering it.
+_SESSION_WITH_USER = (
+    sa.select(
+        t.users,
+        t.sessions.c.token_hash,
+        t.sessions.c.user_id,
+        t.sessions.c.created_at.label("session_created_at"),
+        t.sessions.c.last_seen_at,
+    )
+    .select_from(t.sessions.join(t.users, t.users.c.id == t.sessions.c.user_id))
+    .where(t.sessions.c.token_hash == sa.bindparam("token_hash"))
+)
+
+
 class SqlSessionRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -257,6 +282,14 @@ class SqlSessionRepository:
         if row is None:
             return None
         return Session(row.token_hash, UserId(row.user_id), row.created_at, row.last_seen_at)
+
+    async def with_user(self, token_hash: str) -> tuple[Session, User] | None:
+        row = (await self._conn.execute(_SESSION_WITH_USER, {"token_hash": token_hash})).first()
+        if row is None:
+            return None
+        user_id = UserId(row.user_id)
+        session = Session(row.token_hash, user_id, row.session_created_at, row.last_seen_at)
+        return session, _user(row)
 
     async def touch(self, token_hash: str, now: datetime) -> None:
         await self._conn.execute(
@@ -328,7 +361,19 @@ class SqlVendorRepository:
         return [VendorId(v) for v in rows]
 
 
-def _forum(row: sa.Row[Any]) -> Forum:
+class _Prefixed:
+    """A row's columns named with a prefix, read without it: a forum beside its idea."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row: sa.Row[Any], prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
+
+
+def _forum(row: sa.Row[Any] | _Prefixed) -> Forum:
     jira = (
         JiraBinding(
             row.jira_project_key,
@@ -386,7 +431,7 @@ class SqlForumRepository:
             raise SlugTaken() from None
 
     async def get(self, forum_id: ForumId) -> Forum | None:
-        row = (await self._conn.execute(t.forums.select().where(t.forums.c.id == forum_id))).first()
+        row = (await self._conn.execute(prebuilt.FORUM, {"forum_id": forum_id})).first()
         return _forum(row) if row else None
 
     async def update(self, forum: Forum) -> None:
@@ -485,13 +530,6 @@ def _idea(row: sa.Row[Any]) -> Idea:
     )
 
 
-# The sort keys of each order, most significant first; every one ends in the unique id so
-# that ties break stably and a keyset cursor names exactly one position.
-_SORT_KEYS: dict[Sort, tuple[sa.Column[Any], ...]] = {
-    Sort.TOP: (t.ideas.c.votes, t.ideas.c.created_at, t.ideas.c.id),
-    Sort.NEW: (t.ideas.c.created_at, t.ideas.c.id),
-    Sort.TRENDING: (t.ideas.c.heat, t.ideas.c.id),
-}
 # A `top` or `trending` cursor starts with the idea_moves seq its walk is pinned to.
 _CURSOR_SHAPES: dict[Sort, tuple[type, ...]] = {
     Sort.TOP: (int, int, str, str),
@@ -519,15 +557,6 @@ def _bound(sort: Sort, after: list[Any]) -> tuple[Any, ...]:
 
 def _cursor_values(key: tuple[Any, ...]) -> list[str | int | float]:
     return [v.isoformat() if isinstance(v, datetime) else v for v in key]
-
-
-def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElement[bool]:
-    """Rows strictly past the cursor in descending order of the keys."""
-    bound = [
-        sa.literal(cursor_time(v) if isinstance(k.type, t.UtcDateTime) else v, k.type)
-        for k, v in zip(keys, values, strict=True)
-    ]
-    return sa.tuple_(*keys) < sa.tuple_(*bound)
 
 
 SIMILAR_THRESHOLD = 0.3  # pg_trgm's default similarity threshold, on both engines
@@ -592,6 +621,10 @@ class SqlIdeaRepository:
         row = (await self._conn.execute(t.ideas.select().where(t.ideas.c.id == idea_id))).first()
         return _idea(row) if row else None
 
+    async def with_forum(self, idea_id: IdeaId) -> tuple[Idea, Forum] | None:
+        row = (await self._conn.execute(prebuilt.IDEA_WITH_FORUM, {"idea_id": idea_id})).first()
+        return (_idea(row), _forum(_Prefixed(row, prebuilt.FORUM_PREFIX))) if row else None
+
     async def set_status(self, idea: Idea) -> None:
         await self._conn.execute(
             t.ideas.update()
@@ -640,40 +673,48 @@ class SqlIdeaRepository:
         )
 
     async def view(self, idea_id: IdeaId, viewer_id: UserId | None) -> IdeaView | None:
-        row = (
-            await self._conn.execute(self._views(viewer_id).where(t.ideas.c.id == idea_id))
-        ).first()
+        stmt = prebuilt.idea_view(viewer_id is not None)
+        row = (await self._conn.execute(stmt, {"idea_id": idea_id, "viewer_id": viewer_id})).first()
         return self._view(row) if row else None
 
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
         terms = parse_query(query.text or "")
         if terms:
             return await self._search(query, terms, viewer_id)
-        keys = _SORT_KEYS[query.sort]
         shape = _CURSOR_SHAPES[query.sort]
         after = decode_cursor(query.after, shape) if query.after else None
-        snapshot: int | None = None
-        if query.sort is not Sort.NEW:
-            snapshot = int(after.pop(0)) if after else await self._latest_move()
+        # `top` and `trending` walks are pinned to a snapshot of the counters: the first page
+        # reads it in its own statement, later pages carry it in the cursor.
+        pinned = query.sort is not Sort.NEW
+        snapshot = int(after.pop(0)) if pinned and after else None
         as_of = await self._moved_since(query.forum_id, snapshot)
-        stmt = self._views(viewer_id).where(
-            t.ideas.c.forum_id == query.forum_id,
-            t.ideas.c.merged_into.is_(None),
-            t.ideas.c.moderation == Moderation.PUBLISHED.value,
+        page, moved_stmt = prebuilt.forum_page(
+            viewer_id is not None,
+            query.sort,
+            status=query.status is not None,
+            after=bool(after),
+            excluding=bool(as_of),
+            pinned_here=pinned and not after,
         )
-        if query.status is not None:
-            stmt = stmt.where(t.ideas.c.status == query.status.value)
+        params: dict[str, Any] = {
+            "forum_id": query.forum_id,
+            "viewer_id": viewer_id,
+            "status": query.status.value if query.status else None,
+            "limit": query.limit + 1,
+            "moved": list(as_of),
+        }
+        keys = prebuilt.SORT_KEYS[query.sort]
+        for i, (k, v) in enumerate(zip(keys, after or (), strict=False)):
+            params[f"after_{i}"] = cursor_time(v) if isinstance(k.type, t.UtcDateTime) else v
         # Ideas whose counters have not moved since the snapshot: an indexed keyset range.
-        still = stmt.where(t.ideas.c.id.not_in(list(as_of))) if as_of else stmt
-        if after:
-            still = still.where(_after(keys, after))
-        still = still.order_by(*(k.desc() for k in keys)).limit(query.limit + 1)
-        keyed = [(_key(query.sort, r, r.votes, r.heat), r) for r in await self._conn.execute(still)]
+        rows = (await self._conn.execute(page, params)).all()
+        if pinned and not after and rows:
+            snapshot = int(rows[0].snapshot)
+        keyed = [(_key(query.sort, r, r.votes, r.heat), r) for r in rows]
         # Ideas that moved: ordered by their counters as of the snapshot, in Python.
         if as_of:
-            moved = await self._conn.execute(stmt.where(t.ideas.c.id.in_(list(as_of))))
             bound = _bound(query.sort, after) if after else None
-            for r in moved:
+            for r in await self._conn.execute(moved_stmt, params):
                 key = _key(query.sort, r, *as_of[r.id])
                 if bound is None or key < bound:
                     keyed.append((key, r))
@@ -684,10 +725,6 @@ class SqlIdeaRepository:
             last = _cursor_values(keyed[query.limit - 1][0])
             next_cursor = encode_cursor(last if snapshot is None else [snapshot, *last])
         return Page(items, next_cursor)
-
-    async def _latest_move(self) -> int:
-        latest = await self._conn.scalar(sa.select(sa.func.max(t.idea_moves.c.seq)))
-        return int(latest or 0)
 
     async def _moved_since(
         self, forum_id: ForumId, snapshot: int | None
@@ -861,6 +898,20 @@ class SqlVoteRepository:
         self._half_life = half_life_days
 
     async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
+        if self._conn.dialect.name == "postgresql":
+            # The vote, the log of the counters and their move: one statement.
+            moved = await self._conn.execute(
+                prebuilt.move_counters_pg(casting_vote=True),
+                {
+                    "idea_id": idea_id,
+                    "user_id": user_id,
+                    "at": at,
+                    "votes": 1,
+                    "comments": 0,
+                    "heat": heat_of(at, self._half_life),
+                },
+            )
+            return moved.first() is not None
         inserted = await self._conn.execute(
             _insert_ignoring_duplicates(self._conn, t.votes).values(
                 idea_id=idea_id, user_id=user_id, created_at=at
