@@ -60,7 +60,7 @@ async def submit_idea(
     """Post a new idea; its author votes for it and watches it. Spam is held for staff
     (moderation HELD); blatant spam is dropped but answered as held, so its sender learns
     nothing."""
-    async with uow:
+    async with uow.read_only():
         forum, viewer = await open_forum(uow, cmd.forum_id, cmd.author_id)
         author = require_user(viewer)
         poster = await poster_of(uow, forum, viewer, author)
@@ -210,7 +210,7 @@ async def add_comment(
 ) -> CommentView:
     """Comment on an idea; the commenter watches it from now on, unless they opted out.
     Spam is held or dropped as for ideas (submit_idea)."""
-    async with uow:
+    async with uow.read_only():
         idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
         author = require_user(viewer)
         idea.check_open()

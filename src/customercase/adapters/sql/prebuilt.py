@@ -9,10 +9,13 @@ not, sort, filters present); the values travel as bind parameters.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customercase.adapters.sql import tables as t
 from customercase.domain.ideas import Sort
@@ -57,8 +60,29 @@ def views(signed_in: bool, *extra: Any) -> sa.Select[Any]:
     ).select_from(source)
 
 
+# A session (bind parameter `token_hash`) with its user: every signed-in request reads it.
+SESSION_WITH_USER = (
+    sa.select(
+        t.users,
+        t.sessions.c.token_hash,
+        t.sessions.c.user_id,
+        t.sessions.c.created_at.label("session_created_at"),
+        t.sessions.c.last_seen_at,
+    )
+    .select_from(t.sessions.join(t.users, t.users.c.id == t.sessions.c.user_id))
+    .where(t.sessions.c.token_hash == sa.bindparam("token_hash"))
+)
+
+
 # A forum (bind parameter `forum_id`): every forum page checks who may see it.
 FORUM = t.forums.select().where(t.forums.c.id == sa.bindparam("forum_id", type_=t.ID))
+
+# A poster's standing at a vendor (bind parameters `vendor_id`, `user_id`): asked before every
+# post of someone who is not staff.
+STANDING = sa.select(t.standings.c.standing).where(
+    t.standings.c.vendor_id == sa.bindparam("vendor_id", type_=t.ID),
+    t.standings.c.user_id == sa.bindparam("user_id", type_=t.ID),
+)
 
 FORUM_PREFIX = "forum__"
 # An idea and its forum (bind parameter `idea_id`), the forum's columns named forum__<name>.
@@ -119,52 +143,105 @@ def forum_page(
     return page, moved
 
 
+# An idea's counters, locked (bind parameter `idea_id`): FOR NO KEY UPDATE, as the UPDATE that
+# follows takes, which does not wait for the FOR KEY SHARE locks that inserting a vote or comment
+# (a foreign key to the idea) holds.
+LOCK_COUNTERS = (
+    sa.select(t.ideas.c.forum_id, t.ideas.c.votes, t.ideas.c.heat)
+    .where(t.ideas.c.id == sa.bindparam("idea_id", type_=t.ID))
+    .with_for_update(key_share=True)
+)
+
+
 @functools.cache
-def move_counters_pg(*, casting_vote: bool = False) -> sa.Update:
-    """Lock an idea, log its counters in idea_moves and move them: one statement, one round
-    trip (bind parameters `idea_id` and the deltas `votes`, `comments`, `heat`).
+def move_counters_pg() -> sa.Update:
+    """Log an idea's counters in idea_moves and move them, in one statement: the second of two
+    round trips, after LOCK_COUNTERS, where SQLite takes three. Bind parameters: `idea_id` and
+    `moved_idea_id` (the same), `moved_forum_id`, `votes_before`, `heat_before` (as locked),
+    and the deltas `votes`, `comments`, `heat`.
 
-    The CTE locks the row (FOR NO KEY UPDATE, which the FOR KEY SHARE locks of a vote's or
-    comment's foreign key do not wait for) and so reads its latest committed version, as
-    SELECT … FOR UPDATE does under READ COMMITTED; the UPDATE, finding that version, adds to
-    it. The logged values are exactly those the update starts from, as in the three-statement
-    form that SQLite keeps.
-
-    With `casting_vote` the statement first inserts the vote (bind parameters `user_id`, `at`)
-    and moves the counters only when that inserted a row; it returns the idea's id if it did.
+    The lock stays a statement of its own. Taken in a CTE of this same statement, the UPDATE
+    (reading the statement's snapshot) met the version the lock had waited for as changed, and
+    re-locked it through the tuple-lock queue: racing votes deadlocked (docs/performance.md).
     """
     i = t.ideas.c
-    idea_id = sa.bindparam("idea_id", type_=t.ID)
-    which: sa.ColumnElement[bool] = i.id == idea_id
-    ctes = []
-    if casting_vote:
-        cast = (
-            postgresql.insert(t.votes)
-            .values(idea_id=idea_id, user_id=sa.bindparam("user_id"), created_at=sa.bindparam("at"))
-            .on_conflict_do_nothing()
-            .returning(t.votes.c.idea_id)
-            .cte("cast_vote")
-        )
-        ctes.append(cast)
-        which = i.id.in_(sa.select(cast.c.idea_id))
-    before = (
-        sa.select(i.id, i.forum_id, i.votes, i.heat)
-        .where(which)
-        .with_for_update(key_share=True)
-        .cte("before")
-    )
-    logged = t.idea_moves.insert().from_select(
-        ["idea_id", "forum_id", "votes", "heat"],
-        sa.select(before.c.id, before.c.forum_id, before.c.votes, before.c.heat),
+    logged = t.idea_moves.insert().values(
+        idea_id=sa.bindparam("moved_idea_id", type_=t.ID),
+        forum_id=sa.bindparam("moved_forum_id", type_=t.ID),
+        votes=sa.bindparam("votes_before", type_=sa.Integer),
+        heat=sa.bindparam("heat_before", type_=sa.Double),
     )
     return (
         t.ideas.update()
-        .where(i.id == before.c.id)
+        .where(i.id == sa.bindparam("idea_id", type_=t.ID))
         .values(
             votes=i.votes + sa.bindparam("votes", type_=sa.Integer),
             comments=i.comments + sa.bindparam("comments", type_=sa.Integer),
             heat=i.heat + sa.bindparam("heat", type_=sa.Double),
         )
-        .add_cte(*ctes, logged.cte("logged"))
-        .returning(i.id)
+        .add_cte(logged.cte("logged"))
     )
+
+
+# Each read statement compiled for asyncpg, once: its SQL and the order of its parameters.
+# None: a statement with a list parameter (IN), which SQLAlchemy expands at every execution.
+_COMPILED: dict[sa.Select[Any], tuple[str, Any] | None] = {}
+
+
+async def rows(conn: AsyncConnection, stmt: sa.Select[Any], params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a prebuilt read statement, by attribute.
+
+    On PostgreSQL the statement, compiled once, runs on the asyncpg connection itself: through
+    SQLAlchemy's execution layer the same query costs about seven times the CPU (greenlet
+    switches, execution context, result processing; docs/performance.md). It runs in the unit
+    of work's transaction once SQLAlchemy began one, and in autocommit before (a read at READ
+    COMMITTED sees the same either way). Bind and result processing are skipped, so this is only
+    for statements whose parameters asyncpg takes as they are (strings, numbers, aware
+    datetimes) and whose columns it returns as the mappers want them (timestamptz comes back in
+    UTC; JSON is decoded by the codec SQLAlchemy installs). Elsewhere: SQLAlchemy, as usual.
+    """
+    compiled = _compiled(stmt, conn) if conn.dialect.name == "postgresql" else None
+    if compiled is None:
+        return list((await conn.execute(stmt, params)).all())
+    sql, binds = compiled
+    values = binds.construct_params(params)
+    args = [values[name] for name in binds.positiontup]
+    driver = await _driver(conn)
+    try:
+        # Read by attribute, as the mappers read SQLAlchemy rows (a namespace reads faster than
+        # any wrapper around the record).
+        return [SimpleNamespace(**r) for r in await driver.fetch(sql, *args)]
+    except asyncpg.PostgresError as error:
+        if not isinstance(error, asyncpg.PostgresConnectionError):
+            raise sa.exc.DBAPIError(sql, args, error) from error
+        gone: Exception = error
+    except Exception as error:
+        # Lost (OSError, a closed connection) or left mid-operation (asyncpg's
+        # InternalClientError after a failure in flight): unusable either way.
+        gone = error
+    # The pool must not hand this connection out again; the request gets a 503.
+    await conn.invalidate(gone)
+    raise sa.exc.OperationalError(sql, args, gone, connection_invalidated=True) from gone
+
+
+async def _driver(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under `conn`; without the greenlet round trip of
+    get_raw_connection() while the connection is checked out and valid, as it is in a unit of
+    work."""
+    sync = conn.sync_connection
+    pooled = sync.connection if sync is not None and not sync.invalidated else None
+    if pooled is None:
+        pooled = await conn.get_raw_connection()
+    driver = pooled.driver_connection
+    assert driver is not None, "a connection checked out of the pool has its driver connection"
+    return driver
+
+
+def _compiled(stmt: sa.Select[Any], conn: AsyncConnection) -> tuple[str, Any] | None:
+    if stmt not in _COMPILED:
+        compiled = stmt.compile(dialect=conn.dialect)
+        plain = compiled.positiontup is not None and not any(
+            b.expanding for b in compiled.binds.values()
+        )
+        _COMPILED[stmt] = (compiled.string, compiled) if plain else None
+    return _COMPILED[stmt]

@@ -59,6 +59,10 @@ from customercase.domain.users import OneTimeToken, Session, SignInFlow, TokenPu
 from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Viewer, Visibility
 
 
+def _first(rows: builtins.list[Any]) -> Any:
+    return rows[0] if rows else None
+
+
 def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
     """INSERT … ON CONFLICT DO NOTHING in the dialect at hand."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -75,15 +79,25 @@ async def _move_counters(
 ) -> None:
     """Move an idea's counters, first logging their values before the move in idea_moves.
 
-    The row is locked before it is read (FOR NO KEY UPDATE, see prebuilt.move_counters_pg;
-    SQLite has one writer), so the logged values are exactly those the update starts from,
-    whatever runs alongside.
+    The row is locked before it is read (FOR NO KEY UPDATE; SQLite has one writer), so the
+    logged values are exactly those the update starts from, whatever runs alongside.
     """
     i = t.ideas.c
     if conn.dialect.name == "postgresql":
-        # The same three steps in one statement: one round trip instead of three.
-        deltas = {"idea_id": idea_id, "votes": votes, "comments": comments, "heat": heat}
-        await conn.execute(prebuilt.move_counters_pg(), deltas)
+        # Through SQLAlchemy, not prebuilt.rows(): a lock needs the transaction begun.
+        before = (await conn.execute(prebuilt.LOCK_COUNTERS, {"idea_id": idea_id})).one()
+        # The log and the move in one statement: two round trips instead of three.
+        move = {
+            "idea_id": idea_id,
+            "moved_idea_id": idea_id,
+            "moved_forum_id": before.forum_id,
+            "votes_before": before.votes,
+            "heat_before": before.heat,
+            "votes": votes,
+            "comments": comments,
+            "heat": heat,
+        }
+        await conn.execute(prebuilt.move_counters_pg(), move)
         return
     current = sa.select(i.forum_id, i.votes, i.heat).where(i.id == idea_id)
     before = (await conn.execute(current)).one()
@@ -142,7 +156,7 @@ class SqlUserRepository:
         self, user_id: UserId, vendor_id: VendorId
     ) -> tuple[User, Role | None] | None:
         params = {"user_id": user_id, "vendor_id": vendor_id}
-        row = (await self._conn.execute(prebuilt.USER_WITH_ROLE, params)).first()
+        row = _first(await prebuilt.rows(self._conn, prebuilt.USER_WITH_ROLE, params))
         return (_user(row), Role(row.role) if row.role else None) if row else None
 
     async def by_email(self, email: str) -> User | None:
@@ -244,21 +258,6 @@ class SqlUserRepository:
         )
 
 
-# Built once: every signed-in request runs it, and building a statement costs more CPU than
-# PostgreSQL spends answering it.
-_SESSION_WITH_USER = (
-    sa.select(
-        t.users,
-        t.sessions.c.token_hash,
-        t.sessions.c.user_id,
-        t.sessions.c.created_at.label("session_created_at"),
-        t.sessions.c.last_seen_at,
-    )
-    .select_from(t.sessions.join(t.users, t.users.c.id == t.sessions.c.user_id))
-    .where(t.sessions.c.token_hash == sa.bindparam("token_hash"))
-)
-
-
 class SqlSessionRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -284,7 +283,10 @@ class SqlSessionRepository:
         return Session(row.token_hash, UserId(row.user_id), row.created_at, row.last_seen_at)
 
     async def with_user(self, token_hash: str) -> tuple[Session, User] | None:
-        row = (await self._conn.execute(_SESSION_WITH_USER, {"token_hash": token_hash})).first()
+        found = await prebuilt.rows(
+            self._conn, prebuilt.SESSION_WITH_USER, {"token_hash": token_hash}
+        )
+        row = _first(found)
         if row is None:
             return None
         user_id = UserId(row.user_id)
@@ -431,7 +433,7 @@ class SqlForumRepository:
             raise SlugTaken() from None
 
     async def get(self, forum_id: ForumId) -> Forum | None:
-        row = (await self._conn.execute(prebuilt.FORUM, {"forum_id": forum_id})).first()
+        row = _first(await prebuilt.rows(self._conn, prebuilt.FORUM, {"forum_id": forum_id}))
         return _forum(row) if row else None
 
     async def update(self, forum: Forum) -> None:
@@ -622,7 +624,8 @@ class SqlIdeaRepository:
         return _idea(row) if row else None
 
     async def with_forum(self, idea_id: IdeaId) -> tuple[Idea, Forum] | None:
-        row = (await self._conn.execute(prebuilt.IDEA_WITH_FORUM, {"idea_id": idea_id})).first()
+        params = {"idea_id": idea_id}
+        row = _first(await prebuilt.rows(self._conn, prebuilt.IDEA_WITH_FORUM, params))
         return (_idea(row), _forum(_Prefixed(row, prebuilt.FORUM_PREFIX))) if row else None
 
     async def set_status(self, idea: Idea) -> None:
@@ -674,7 +677,9 @@ class SqlIdeaRepository:
 
     async def view(self, idea_id: IdeaId, viewer_id: UserId | None) -> IdeaView | None:
         stmt = prebuilt.idea_view(viewer_id is not None)
-        row = (await self._conn.execute(stmt, {"idea_id": idea_id, "viewer_id": viewer_id})).first()
+        row = _first(
+            await prebuilt.rows(self._conn, stmt, {"idea_id": idea_id, "viewer_id": viewer_id})
+        )
         return self._view(row) if row else None
 
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
@@ -707,7 +712,7 @@ class SqlIdeaRepository:
         for i, (k, v) in enumerate(zip(keys, after or (), strict=False)):
             params[f"after_{i}"] = cursor_time(v) if isinstance(k.type, t.UtcDateTime) else v
         # Ideas whose counters have not moved since the snapshot: an indexed keyset range.
-        rows = (await self._conn.execute(page, params)).all()
+        rows = await prebuilt.rows(self._conn, page, params)
         if pinned and not after and rows:
             snapshot = int(rows[0].snapshot)
         keyed = [(_key(query.sort, r, r.votes, r.heat), r) for r in rows]
@@ -898,20 +903,6 @@ class SqlVoteRepository:
         self._half_life = half_life_days
 
     async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
-        if self._conn.dialect.name == "postgresql":
-            # The vote, the log of the counters and their move: one statement.
-            moved = await self._conn.execute(
-                prebuilt.move_counters_pg(casting_vote=True),
-                {
-                    "idea_id": idea_id,
-                    "user_id": user_id,
-                    "at": at,
-                    "votes": 1,
-                    "comments": 0,
-                    "heat": heat_of(at, self._half_life),
-                },
-            )
-            return moved.first() is not None
         inserted = await self._conn.execute(
             _insert_ignoring_duplicates(self._conn, t.votes).values(
                 idea_id=idea_id, user_id=user_id, created_at=at
