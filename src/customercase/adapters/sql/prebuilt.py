@@ -143,6 +143,16 @@ def forum_page(
     return page, moved
 
 
+# A vote withdrawn (bind parameters `vote_idea_id`, `vote_user_id`), returning when it was cast.
+WITHDRAW_VOTE = (
+    t.votes.delete()
+    .where(
+        t.votes.c.idea_id == sa.bindparam("vote_idea_id", type_=t.ID),
+        t.votes.c.user_id == sa.bindparam("vote_user_id", type_=t.ID),
+    )
+    .returning(t.votes.c.created_at)
+)
+
 # An idea's counters, locked (bind parameter `idea_id`): FOR NO KEY UPDATE, as the UPDATE that
 # follows takes, which does not wait for the FOR KEY SHARE locks that inserting a vote or comment
 # (a foreign key to the idea) holds.

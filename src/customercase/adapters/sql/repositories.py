@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,8 +65,14 @@ def _first(rows: builtins.list[Any]) -> Any:
 
 
 def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING in the dialect at hand."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    """INSERT … ON CONFLICT DO NOTHING in the dialect at hand (built once per dialect and
+    table: execute it with the row's values as parameters, or add .values())."""
+    return _insert_ignoring(conn.dialect.name, table)
+
+
+@functools.cache
+def _insert_ignoring(dialect_name: str, table: sa.Table) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
 
 
@@ -904,9 +911,8 @@ class SqlVoteRepository:
 
     async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
         inserted = await self._conn.execute(
-            _insert_ignoring_duplicates(self._conn, t.votes).values(
-                idea_id=idea_id, user_id=user_id, created_at=at
-            )
+            _insert_ignoring_duplicates(self._conn, t.votes),
+            {"idea_id": idea_id, "user_id": user_id, "created_at": at},
         )
         if inserted.rowcount != 1:
             return False
@@ -914,11 +920,8 @@ class SqlVoteRepository:
         return True
 
     async def remove(self, idea_id: IdeaId, user_id: UserId) -> bool:
-        cast_at = await self._conn.scalar(
-            t.votes.delete()
-            .where(t.votes.c.idea_id == idea_id, t.votes.c.user_id == user_id)
-            .returning(t.votes.c.created_at)
-        )
+        params = {"vote_idea_id": idea_id, "vote_user_id": user_id}
+        cast_at = await self._conn.scalar(prebuilt.WITHDRAW_VOTE, params)
         if cast_at is None:
             return False
         await _move_counters(self._conn, idea_id, votes=-1, heat=-heat_of(cast_at, self._half_life))
@@ -941,9 +944,8 @@ class SqlWatchRepository:
 
     async def start(self, idea_id: IdeaId, user_id: UserId) -> None:
         await self._conn.execute(
-            _insert_ignoring_duplicates(self._conn, t.watches).values(
-                idea_id=idea_id, user_id=user_id, watching=True
-            )
+            _insert_ignoring_duplicates(self._conn, t.watches),
+            {"idea_id": idea_id, "user_id": user_id, "watching": True},
         )
 
     async def watched_by(self, user_id: UserId) -> list[Idea]:
@@ -1204,17 +1206,19 @@ class SqlCommentRepository:
         self._half_life = half_life_days
 
     async def add(self, comment: Comment, at: datetime) -> None:
+        # The row as parameters of the plain INSERT: no statement built per comment.
         await self._conn.execute(
-            t.comments.insert().values(
-                id=comment.id,
-                idea_id=comment.idea_id,
-                author_id=comment.author_id,
-                body=comment.body,
-                source=comment.source.value,
-                moderation=comment.moderation.value,
-                created_at=comment.created_at,
-                tracker_comment_id=comment.tracker_comment_id,
-            )
+            t.comments.insert(),
+            {
+                "id": comment.id,
+                "idea_id": comment.idea_id,
+                "author_id": comment.author_id,
+                "body": comment.body,
+                "source": comment.source.value,
+                "moderation": comment.moderation.value,
+                "created_at": comment.created_at,
+                "tracker_comment_id": comment.tracker_comment_id,
+            },
         )
         if comment.moderation is not Moderation.PUBLISHED:
             return  # counted when it is approved
@@ -1306,18 +1310,19 @@ class SqlOutbox:
 
     async def add(self, notification: Notification) -> None:
         await self._conn.execute(
-            t.outbox.insert().values(
-                id=notification.id,
-                kind=notification.kind.value,
-                recipient_id=notification.recipient_id,
-                idea_id=notification.idea_id,
-                actor_id=notification.actor_id,
-                payload=dict(notification.payload),
-                state="pending",
-                attempts=0,
-                due_at=notification.created_at,
-                created_at=notification.created_at,
-            )
+            t.outbox.insert(),
+            {
+                "id": notification.id,
+                "kind": notification.kind.value,
+                "recipient_id": notification.recipient_id,
+                "idea_id": notification.idea_id,
+                "actor_id": notification.actor_id,
+                "payload": dict(notification.payload),
+                "state": "pending",
+                "attempts": 0,
+                "due_at": notification.created_at,
+                "created_at": notification.created_at,
+            },
         )
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
