@@ -135,6 +135,13 @@ class UserRepository(Protocol):
         """The user with this id, or None."""
         ...
 
+    async def with_role(
+        self, user_id: UserId, vendor_id: VendorId
+    ) -> tuple[User, Role | None] | None:
+        """The user and their staff role at the vendor (None if not staff), read together, or
+        None when there is no such user."""
+        ...
+
     async def by_email(self, email: str) -> User | None:
         """The user with this normalised email, or None."""
         ...
@@ -172,6 +179,11 @@ class SessionRepository(Protocol):
 
     async def get(self, token_hash: str) -> Session | None:
         """The session stored under this token hash, or None."""
+        ...
+
+    async def with_user(self, token_hash: str) -> tuple[Session, User] | None:
+        """The session under this token hash and its user, read together (every signed-in
+        request asks), or None."""
         ...
 
     async def touch(self, token_hash: str, now: datetime) -> None:
@@ -308,6 +320,11 @@ class IdeaRepository(Protocol):
 
     async def get(self, idea_id: IdeaId) -> Idea | None:
         """The idea with this id, or None."""
+        ...
+
+    async def with_forum(self, idea_id: IdeaId) -> tuple[Idea, Forum] | None:
+        """The idea and its forum, read together (every use case on an idea checks both), or
+        None."""
         ...
 
     async def set_status(self, idea: Idea) -> None:
@@ -676,6 +693,15 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None:
         """Make the transaction's changes durable."""
+        ...
+
+    def read_only(self) -> Self:
+        """Mark the next block as one that only reads, and return this unit of work.
+
+        The adapter may then skip the transaction (no BEGIN and ROLLBACK round trips): each
+        statement sees what was committed when it started, as two page loads would. commit()
+        in such a block is a mistake.
+        """
         ...
 
     async def ping(self) -> None:

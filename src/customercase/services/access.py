@@ -16,10 +16,10 @@ async def viewer_of(
     """The facts about a (possibly anonymous) user that decide what they may see."""
     if user_id is None:
         return Viewer(user=None)
-    user = await uow.users.get(user_id)
-    if user is None:
+    found = await uow.users.with_role(user_id, vendor_id)
+    if found is None:
         return Viewer(user=None)
-    role = await uow.vendors.role_of(vendor_id, user_id)
+    user, role = found
     invited = (
         forum is not None
         and forum.is_private
@@ -36,21 +36,27 @@ async def open_forum(
     forum = await uow.forums.get(forum_id)
     if forum is None:
         raise ForumNotFound()
+    return forum, await _admitted(uow, forum, user_id)
+
+
+async def _admitted(uow: UnitOfWork, forum: Forum, user_id: UserId | None) -> Viewer:
+    """The forum's viewer; ForumNotFound when the forum is not visible to them."""
     viewer = await viewer_of(uow, forum.vendor_id, forum, user_id)
     if not forum.admits(viewer):
         raise ForumNotFound()
-    return forum, viewer
+    return viewer
 
 
 async def open_idea(
     uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None
 ) -> tuple[Idea, Forum, Viewer]:
     """The idea, its forum and viewer; IdeaNotFound when absent or in a forum they can't see."""
-    idea = await uow.ideas.get(idea_id)
-    if idea is None:
+    found = await uow.ideas.with_forum(idea_id)
+    if found is None:
         raise IdeaNotFound()
+    idea, forum = found
     try:
-        forum, viewer = await open_forum(uow, idea.forum_id, user_id)
+        viewer = await _admitted(uow, forum, user_id)
     except ForumNotFound:
         raise IdeaNotFound() from None
     # A held idea is its author's and the staff's alone (spam defence); to others it is absent.

@@ -59,7 +59,7 @@ async def submit_idea(
     """Post a new idea; its author votes for it and watches it. Spam is held for staff
     (moderation HELD); blatant spam is dropped but answered as held, so its sender learns
     nothing."""
-    async with uow:
+    async with uow.read_only():
         forum, viewer = await open_forum(uow, cmd.forum_id, cmd.author_id)
         author = require_user(viewer)
         poster = await poster_of(uow, forum, viewer, author)
@@ -106,7 +106,7 @@ async def list_ideas(
 ) -> Page[IdeaView]:
     """One page of a forum's ideas, sorted and filtered as asked."""
     check_limit(query.limit)
-    async with uow:
+    async with uow.read_only():
         await open_forum(uow, query.forum_id, user_id)
         return await uow.ideas.list(query, user_id)
 
@@ -118,7 +118,7 @@ async def similar_ideas(
     forum_id: ForumId, text: str, user_id: UserId | None, *, uow: UnitOfWork
 ) -> list[IdeaView]:
     """The likely duplicates of a summary being written: the best five, best first."""
-    async with uow:
+    async with uow.read_only():
         await open_forum(uow, forum_id, user_id)
         text = clean_text(text)
         if not text:
@@ -128,7 +128,7 @@ async def similar_ideas(
 
 async def get_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
     """One idea as the viewer sees it."""
-    async with uow:
+    async with uow.read_only():
         await open_idea(uow, idea_id, user_id)
         return await _view(uow, idea_id, user_id)
 
@@ -174,7 +174,7 @@ async def list_comments(
 ) -> Page[CommentView]:
     """One page of the idea's comments, oldest first."""
     check_limit(limit)
-    async with uow:
+    async with uow.read_only():
         await open_idea(uow, idea_id, user_id)
         return await uow.comments.list(idea_id, limit, cursor, user_id)
 
@@ -184,7 +184,7 @@ async def add_comment(
 ) -> CommentView:
     """Comment on an idea; the commenter watches it from now on, unless they opted out.
     Spam is held or dropped as for ideas (submit_idea)."""
-    async with uow:
+    async with uow.read_only():
         idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
         author = require_user(viewer)
         idea.check_open()

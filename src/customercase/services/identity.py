@@ -171,18 +171,21 @@ async def authenticate(
     """The user signed in with this token, or None when it is unknown, idle or too old."""
     token_hash = hash_token(token)
     now = clock.now()
-    async with uow:
-        session = await uow.sessions.get(token_hash)
-        if session is None:
-            return None
-        if not session.is_alive(now, policy.idle_seconds, policy.lifetime_seconds):
+    # Every signed-in request comes through here: one read, and a write only when one is due.
+    async with uow.read_only():
+        found = await uow.sessions.with_user(token_hash)
+    if found is None:
+        return None
+    session, user = found
+    if not session.is_alive(now, policy.idle_seconds, policy.lifetime_seconds):
+        async with uow:
             await uow.sessions.delete(token_hash)
             await uow.commit()
-            return None
-        user = await uow.users.get(session.user_id)
-        if (now - session.last_seen_at).total_seconds() >= policy.touch_every_seconds:
+        return None
+    if (now - session.last_seen_at).total_seconds() >= policy.touch_every_seconds:
+        async with uow:
             await uow.sessions.touch(token_hash, now)
-        await uow.commit()
+            await uow.commit()
     return user
 
 

@@ -125,6 +125,13 @@ class InMemoryUserRepository:
     async def get(self, user_id: UserId) -> User | None:
         return self._tx.read().users.get(user_id)
 
+    async def with_role(
+        self, user_id: UserId, vendor_id: VendorId
+    ) -> tuple[User, Role | None] | None:
+        db = self._tx.read()
+        user = db.users.get(user_id)
+        return (user, db.staff.get((vendor_id, user_id))) if user else None
+
     async def by_email(self, email: str) -> User | None:
         return next((u for u in self._tx.read().users.values() if u.email == email), None)
 
@@ -227,6 +234,12 @@ class InMemorySessionRepository:
 
     async def get(self, token_hash: str) -> Session | None:
         return self._tx.read().sessions.get(token_hash)
+
+    async def with_user(self, token_hash: str) -> tuple[Session, User] | None:
+        db = self._tx.read()
+        session = db.sessions.get(token_hash)
+        user = db.users.get(session.user_id) if session else None
+        return (session, user) if session and user else None
 
     async def touch(self, token_hash: str, now: datetime) -> None:
         def update(db: Tables) -> None:
@@ -501,6 +514,14 @@ class InMemoryIdeaRepository:
 
     async def get(self, idea_id: IdeaId) -> Idea | None:
         return self._tx.read().ideas.get(idea_id)
+
+    async def with_forum(self, idea_id: IdeaId) -> tuple[Idea, Forum] | None:
+        db = self._tx.read()
+        idea = db.ideas.get(idea_id)
+        forum = db.forums.get(idea.forum_id) if idea else None
+        if idea is None or forum is None or not forum_is_live(db, forum.id):
+            return None
+        return idea, forum
 
     async def set_status(self, idea: Idea) -> None:
         def update(db: Tables) -> None:
@@ -1033,6 +1054,10 @@ class InMemoryUnitOfWork:
 
     async def ping(self) -> None:
         self._open()
+
+    def read_only(self) -> Self:
+        """A snapshot of the store either way: reading needs nothing else here."""
+        return self
 
     async def commit(self) -> None:
         tx = self._open()

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from customercase.adapters.sql import prebuilt
 from customercase.adapters.sql import tables as t
 from customercase.adapters.sql.repositories import comment_of
 from customercase.domain.ideas import Comment
@@ -152,12 +153,9 @@ class SqlModerationRepository:
         return bool(found)
 
     async def standing(self, vendor_id: VendorId, user_id: UserId) -> Standing | None:
-        value = await self._conn.scalar(
-            sa.select(t.standings.c.standing).where(
-                t.standings.c.vendor_id == vendor_id, t.standings.c.user_id == user_id
-            )
-        )
-        return Standing(value) if value else None
+        params = {"vendor_id": vendor_id, "user_id": user_id}
+        found = await prebuilt.rows(self._conn, prebuilt.STANDING, params)
+        return Standing(found[0].standing) if found and found[0].standing else None
 
     async def set_standing(self, vendor_id: VendorId, user_id: UserId, standing: Standing) -> None:
         dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite

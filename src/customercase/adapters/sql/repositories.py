@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from customercase.adapters.sql import prebuilt
 from customercase.adapters.sql import tables as t
 from customercase.adapters.sql.retention import forum_is_live, vendor_is_live
 from customercase.adapters.sql.search import (
@@ -62,9 +64,19 @@ from customercase.domain.users import OneTimeToken, Session, SignInFlow, TokenPu
 from customercase.domain.vendors import Forum, JiraBinding, Role, Vendor, Viewer, Visibility
 
 
+def _first(rows: builtins.list[Any]) -> Any:
+    return rows[0] if rows else None
+
+
 def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING in the dialect at hand."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    """INSERT … ON CONFLICT DO NOTHING in the dialect at hand (built once per dialect and
+    table: execute it with the row's values as parameters, or add .values())."""
+    return _insert_ignoring(conn.dialect.name, table)
+
+
+@functools.cache
+def _insert_ignoring(dialect_name: str, table: sa.Table) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
 
 
@@ -78,15 +90,27 @@ async def _move_counters(
 ) -> None:
     """Move an idea's counters, first logging their values before the move in idea_moves.
 
-    The row is locked before it is read (FOR UPDATE; SQLite has one writer), so the logged
-    values are exactly those the update starts from, whatever runs alongside.
+    The row is locked before it is read (FOR NO KEY UPDATE; SQLite has one writer), so the
+    logged values are exactly those the update starts from, whatever runs alongside.
     """
     i = t.ideas.c
-    current = sa.select(i.forum_id, i.votes, i.heat).where(i.id == idea_id)
     if conn.dialect.name == "postgresql":
-        # NO KEY UPDATE, as the UPDATE itself takes: it does not wait for the FOR KEY SHARE
-        # locks that inserting a vote or comment (a foreign key to the idea) holds.
-        current = current.with_for_update(key_share=True)
+        # Through SQLAlchemy, not prebuilt.rows(): a lock needs the transaction begun.
+        before = (await conn.execute(prebuilt.LOCK_COUNTERS, {"idea_id": idea_id})).one()
+        # The log and the move in one statement: two round trips instead of three.
+        move = {
+            "idea_id": idea_id,
+            "moved_idea_id": idea_id,
+            "moved_forum_id": before.forum_id,
+            "votes_before": before.votes,
+            "heat_before": before.heat,
+            "votes": votes,
+            "comments": comments,
+            "heat": heat,
+        }
+        await conn.execute(prebuilt.move_counters_pg(), move)
+        return
+    current = sa.select(i.forum_id, i.votes, i.heat).where(i.id == idea_id)
     before = (await conn.execute(current)).one()
     await conn.execute(
         t.idea_moves.insert().values(
@@ -138,6 +162,13 @@ class SqlUserRepository:
     async def get(self, user_id: UserId) -> User | None:
         row = (await self._conn.execute(t.users.select().where(t.users.c.id == user_id))).first()
         return _user(row) if row else None
+
+    async def with_role(
+        self, user_id: UserId, vendor_id: VendorId
+    ) -> tuple[User, Role | None] | None:
+        params = {"user_id": user_id, "vendor_id": vendor_id}
+        row = _first(await prebuilt.rows(self._conn, prebuilt.USER_WITH_ROLE, params))
+        return (_user(row), Role(row.role) if row.role else None) if row else None
 
     async def by_email(self, email: str) -> User | None:
         row = (await self._conn.execute(t.users.select().where(t.users.c.email == email))).first()
@@ -262,6 +293,17 @@ class SqlSessionRepository:
             return None
         return Session(row.token_hash, UserId(row.user_id), row.created_at, row.last_seen_at)
 
+    async def with_user(self, token_hash: str) -> tuple[Session, User] | None:
+        found = await prebuilt.rows(
+            self._conn, prebuilt.SESSION_WITH_USER, {"token_hash": token_hash}
+        )
+        row = _first(found)
+        if row is None:
+            return None
+        user_id = UserId(row.user_id)
+        session = Session(row.token_hash, user_id, row.session_created_at, row.last_seen_at)
+        return session, _user(row)
+
     async def touch(self, token_hash: str, now: datetime) -> None:
         await self._conn.execute(
             t.sessions.update()
@@ -342,7 +384,19 @@ class SqlVendorRepository:
         return [VendorId(v) for v in rows]
 
 
-def _forum(row: sa.Row[Any]) -> Forum:
+class _Prefixed:
+    """A row's columns named with a prefix, read without it: a forum beside its idea."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row: sa.Row[Any], prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
+
+
+def _forum(row: sa.Row[Any] | _Prefixed) -> Forum:
     jira = (
         JiraBinding(
             row.jira_project_key,
@@ -400,13 +454,7 @@ class SqlForumRepository:
             raise SlugTaken() from None
 
     async def get(self, forum_id: ForumId) -> Forum | None:
-        row = (
-            await self._conn.execute(
-                t.forums.select().where(
-                    t.forums.c.id == forum_id, vendor_is_live(t.forums.c.vendor_id)
-                )
-            )
-        ).first()
+        row = _first(await prebuilt.rows(self._conn, prebuilt.FORUM, {"forum_id": forum_id}))
         return _forum(row) if row else None
 
     async def update(self, forum: Forum) -> None:
@@ -507,13 +555,6 @@ def _idea(row: sa.Row[Any]) -> Idea:
     )
 
 
-# The sort keys of each order, most significant first; every one ends in the unique id so
-# that ties break stably and a keyset cursor names exactly one position.
-_SORT_KEYS: dict[Sort, tuple[sa.Column[Any], ...]] = {
-    Sort.TOP: (t.ideas.c.votes, t.ideas.c.created_at, t.ideas.c.id),
-    Sort.NEW: (t.ideas.c.created_at, t.ideas.c.id),
-    Sort.TRENDING: (t.ideas.c.heat, t.ideas.c.id),
-}
 # A `top` or `trending` cursor starts with the idea_moves seq its walk is pinned to.
 _CURSOR_SHAPES: dict[Sort, tuple[type, ...]] = {
     Sort.TOP: (int, int, str, str),
@@ -541,15 +582,6 @@ def _bound(sort: Sort, after: list[Any]) -> tuple[Any, ...]:
 
 def _cursor_values(key: tuple[Any, ...]) -> list[str | int | float]:
     return [v.isoformat() if isinstance(v, datetime) else v for v in key]
-
-
-def _after(keys: tuple[sa.Column[Any], ...], values: list[Any]) -> sa.ColumnElement[bool]:
-    """Rows strictly past the cursor in descending order of the keys."""
-    bound = [
-        sa.literal(cursor_time(v) if isinstance(k.type, t.UtcDateTime) else v, k.type)
-        for k, v in zip(keys, values, strict=True)
-    ]
-    return sa.tuple_(*keys) < sa.tuple_(*bound)
 
 
 SIMILAR_THRESHOLD = 0.3  # pg_trgm's default similarity threshold, on both engines
@@ -686,6 +718,11 @@ class SqlIdeaRepository:
         row = (await self._conn.execute(t.ideas.select().where(t.ideas.c.id == idea_id))).first()
         return _idea(row) if row else None
 
+    async def with_forum(self, idea_id: IdeaId) -> tuple[Idea, Forum] | None:
+        params = {"idea_id": idea_id}
+        row = _first(await prebuilt.rows(self._conn, prebuilt.IDEA_WITH_FORUM, params))
+        return (_idea(row), _forum(_Prefixed(row, prebuilt.FORUM_PREFIX))) if row else None
+
     async def set_status(self, idea: Idea) -> None:
         await self._conn.execute(
             t.ideas.update()
@@ -739,40 +776,50 @@ class SqlIdeaRepository:
         )
 
     async def view(self, idea_id: IdeaId, viewer_id: UserId | None) -> IdeaView | None:
-        row = (
-            await self._conn.execute(self._views(viewer_id).where(t.ideas.c.id == idea_id))
-        ).first()
+        stmt = prebuilt.idea_view(viewer_id is not None)
+        row = _first(
+            await prebuilt.rows(self._conn, stmt, {"idea_id": idea_id, "viewer_id": viewer_id})
+        )
         return self._view(row) if row else None
 
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
         terms = parse_query(query.text or "")
         if terms:
             return await self._search(query, terms, viewer_id)
-        keys = _SORT_KEYS[query.sort]
         shape = _CURSOR_SHAPES[query.sort]
         after = decode_cursor(query.after, shape) if query.after else None
-        snapshot: int | None = None
-        if query.sort is not Sort.NEW:
-            snapshot = int(after.pop(0)) if after else await self._latest_move()
+        # `top` and `trending` walks are pinned to a snapshot of the counters: the first page
+        # reads it in its own statement, later pages carry it in the cursor.
+        pinned = query.sort is not Sort.NEW
+        snapshot = int(after.pop(0)) if pinned and after else None
         as_of = await self._moved_since(query.forum_id, snapshot)
-        stmt = self._views(viewer_id).where(
-            t.ideas.c.forum_id == query.forum_id,
-            t.ideas.c.merged_into.is_(None),
-            t.ideas.c.moderation == Moderation.PUBLISHED.value,
+        page, moved_stmt = prebuilt.forum_page(
+            viewer_id is not None,
+            query.sort,
+            status=query.status is not None,
+            after=bool(after),
+            excluding=bool(as_of),
+            pinned_here=pinned and not after,
         )
-        if query.status is not None:
-            stmt = stmt.where(t.ideas.c.status == query.status.value)
+        params: dict[str, Any] = {
+            "forum_id": query.forum_id,
+            "viewer_id": viewer_id,
+            "status": query.status.value if query.status else None,
+            "limit": query.limit + 1,
+            "moved": list(as_of),
+        }
+        keys = prebuilt.SORT_KEYS[query.sort]
+        for i, (k, v) in enumerate(zip(keys, after or (), strict=False)):
+            params[f"after_{i}"] = cursor_time(v) if isinstance(k.type, t.UtcDateTime) else v
         # Ideas whose counters have not moved since the snapshot: an indexed keyset range.
-        still = stmt.where(t.ideas.c.id.not_in(list(as_of))) if as_of else stmt
-        if after:
-            still = still.where(_after(keys, after))
-        still = still.order_by(*(k.desc() for k in keys)).limit(query.limit + 1)
-        keyed = [(_key(query.sort, r, r.votes, r.heat), r) for r in await self._conn.execute(still)]
+        rows = await prebuilt.rows(self._conn, page, params)
+        if pinned and not after and rows:
+            snapshot = int(rows[0].snapshot)
+        keyed = [(_key(query.sort, r, r.votes, r.heat), r) for r in rows]
         # Ideas that moved: ordered by their counters as of the snapshot, in Python.
         if as_of:
-            moved = await self._conn.execute(stmt.where(t.ideas.c.id.in_(list(as_of))))
             bound = _bound(query.sort, after) if after else None
-            for r in moved:
+            for r in await self._conn.execute(moved_stmt, params):
                 key = _key(query.sort, r, *as_of[r.id])
                 if bound is None or key < bound:
                     keyed.append((key, r))
@@ -783,10 +830,6 @@ class SqlIdeaRepository:
             last = _cursor_values(keyed[query.limit - 1][0])
             next_cursor = encode_cursor(last if snapshot is None else [snapshot, *last])
         return Page(items, next_cursor)
-
-    async def _latest_move(self) -> int:
-        latest = await self._conn.scalar(sa.select(sa.func.max(t.idea_moves.c.seq)))
-        return int(latest or 0)
 
     async def _moved_since(
         self, forum_id: ForumId, snapshot: int | None
@@ -1073,9 +1116,8 @@ class SqlVoteRepository:
 
     async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
         inserted = await self._conn.execute(
-            _insert_ignoring_duplicates(self._conn, t.votes).values(
-                idea_id=idea_id, user_id=user_id, created_at=at
-            )
+            _insert_ignoring_duplicates(self._conn, t.votes),
+            {"idea_id": idea_id, "user_id": user_id, "created_at": at},
         )
         if inserted.rowcount != 1:
             return False
@@ -1083,11 +1125,8 @@ class SqlVoteRepository:
         return True
 
     async def remove(self, idea_id: IdeaId, user_id: UserId) -> bool:
-        cast_at = await self._conn.scalar(
-            t.votes.delete()
-            .where(t.votes.c.idea_id == idea_id, t.votes.c.user_id == user_id)
-            .returning(t.votes.c.created_at)
-        )
+        params = {"vote_idea_id": idea_id, "vote_user_id": user_id}
+        cast_at = await self._conn.scalar(prebuilt.WITHDRAW_VOTE, params)
         if cast_at is None:
             return False
         await _move_counters(self._conn, idea_id, votes=-1, heat=-heat_of(cast_at, self._half_life))
@@ -1110,9 +1149,8 @@ class SqlWatchRepository:
 
     async def start(self, idea_id: IdeaId, user_id: UserId) -> None:
         await self._conn.execute(
-            _insert_ignoring_duplicates(self._conn, t.watches).values(
-                idea_id=idea_id, user_id=user_id, watching=True
-            )
+            _insert_ignoring_duplicates(self._conn, t.watches),
+            {"idea_id": idea_id, "user_id": user_id, "watching": True},
         )
 
     async def watched_by(self, user_id: UserId) -> list[Idea]:
@@ -1377,17 +1415,19 @@ class SqlCommentRepository:
         self._half_life = half_life_days
 
     async def add(self, comment: Comment, at: datetime) -> None:
+        # The row as parameters of the plain INSERT: no statement built per comment.
         await self._conn.execute(
-            t.comments.insert().values(
-                id=comment.id,
-                idea_id=comment.idea_id,
-                author_id=comment.author_id,
-                body=comment.body,
-                source=comment.source.value,
-                moderation=comment.moderation.value,
-                created_at=comment.created_at,
-                tracker_comment_id=comment.tracker_comment_id,
-            )
+            t.comments.insert(),
+            {
+                "id": comment.id,
+                "idea_id": comment.idea_id,
+                "author_id": comment.author_id,
+                "body": comment.body,
+                "source": comment.source.value,
+                "moderation": comment.moderation.value,
+                "created_at": comment.created_at,
+                "tracker_comment_id": comment.tracker_comment_id,
+            },
         )
         if comment.moderation is not Moderation.PUBLISHED:
             return  # counted when it is approved
@@ -1479,18 +1519,19 @@ class SqlOutbox:
 
     async def add(self, notification: Notification) -> None:
         await self._conn.execute(
-            t.outbox.insert().values(
-                id=notification.id,
-                kind=notification.kind.value,
-                recipient_id=notification.recipient_id,
-                idea_id=notification.idea_id,
-                actor_id=notification.actor_id,
-                payload=dict(notification.payload),
-                state="pending",
-                attempts=0,
-                due_at=notification.created_at,
-                created_at=notification.created_at,
-            )
+            t.outbox.insert(),
+            {
+                "id": notification.id,
+                "kind": notification.kind.value,
+                "recipient_id": notification.recipient_id,
+                "idea_id": notification.idea_id,
+                "actor_id": notification.actor_id,
+                "payload": dict(notification.payload),
+                "state": "pending",
+                "attempts": 0,
+                "due_at": notification.created_at,
+                "created_at": notification.created_at,
+            },
         )
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
@@ -1560,7 +1601,11 @@ class SqlOutbox:
         if state is not None:
             stmt = stmt.where(o.state == state.value)
         if before is not None:
-            stmt = stmt.where(_after((o.created_at, o.id), [before[0].isoformat(), before[1]]))
+            at, row_id = before
+            stmt = stmt.where(
+                sa.tuple_(o.created_at, o.id)
+                < sa.tuple_(sa.literal(at, o.created_at.type), sa.literal(row_id, o.id.type))
+            )
         rows = (await self._conn.execute(stmt)).all()
         return [
             DeliveryRecord(

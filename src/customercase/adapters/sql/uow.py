@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from types import TracebackType
 from typing import Self
 
@@ -77,15 +78,30 @@ class SqlUnitOfWork:
         self._engine = engine
         self._half_life = half_life_days
         self._conn: AsyncConnection | None = None
+        self._read_only = False  # asked for the next block
+        self._reading = False  # the open block is read-only
+
+    def read_only(self) -> Self:
+        """The next block reads only: on PostgreSQL it runs in autocommit, without the BEGIN
+        and ROLLBACK round trips (each statement is consistent on its own under READ
+        COMMITTED, as it was inside the transaction). SQLite keeps its transaction: resetting
+        the driver's isolation level afterwards would undo the BEGIN recipe in engine.py, and
+        its round trips are in-process."""
+        self._read_only = self._engine.dialect.name == "postgresql"
+        return self
 
     async def __aenter__(self) -> Self:
-        conn = await self._engine.connect()
+        read_only, self._read_only = self._read_only, False
+        engine = _autocommit(self._engine) if read_only else self._engine
+        conn = await engine.connect()
         try:
-            await conn.begin()
+            if not read_only:
+                await conn.begin()
         except BaseException:
             await conn.close()
             raise
         self._conn = conn
+        self._reading = read_only
         self.users = SqlUserRepository(conn)
         self.sessions = SqlSessionRepository(conn)
         self.vendors = SqlVendorRepository(conn)
@@ -127,4 +143,11 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit() outside 'async with uow'"
+        assert not self._reading, "commit() in a read_only() block"
         await self._conn.commit()
+
+
+@functools.lru_cache(maxsize=16)
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The engine's autocommit view, sharing its pool; made once per engine, not per request."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -1,0 +1,263 @@
+"""Statements of the hot routes, built once per shape with bind parameters.
+
+Building a Core statement and generating its cache key costs more CPU than PostgreSQL spends
+answering a forum page (docs/performance.md): a statement built once keeps its memoized cache
+key, so executing it again skips both. Each function below is cached on its shape (signed in or
+not, sort, filters present); the values travel as bind parameters.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customercase.adapters.sql import tables as t
+from customercase.adapters.sql.retention import vendor_is_live
+from customercase.domain.ideas import Sort
+from customercase.domain.spam import Moderation
+
+# The sort keys of each order, most significant first; every one ends in the unique id so
+# that ties break stably and a keyset cursor names exactly one position.
+SORT_KEYS: dict[Sort, tuple[sa.Column[Any], ...]] = {
+    Sort.TOP: (t.ideas.c.votes, t.ideas.c.created_at, t.ideas.c.id),
+    Sort.NEW: (t.ideas.c.created_at, t.ideas.c.id),
+    Sort.TRENDING: (t.ideas.c.heat, t.ideas.c.id),
+}
+
+# The newest counter move, read in the page's own statement (so from the same snapshot as the
+# rows): the seq a `top` or `trending` walk is pinned to.
+LATEST_MOVE = sa.select(sa.func.coalesce(sa.func.max(t.idea_moves.c.seq), 0)).scalar_subquery()
+
+
+def views(signed_in: bool, *extra: Any) -> sa.Select[Any]:
+    """Ideas with their author's name and, for a signed-in viewer (bind parameter
+    `viewer_id`), whether they voted for and watch each one."""
+    author = t.users.alias("author")
+    source: sa.FromClause = t.ideas.join(author, author.c.id == t.ideas.c.author_id)
+    voted: sa.ColumnElement[Any] = sa.false()
+    watching: sa.ColumnElement[Any] = sa.false()
+    if signed_in:
+        viewer = sa.bindparam("viewer_id", type_=t.ID)
+        voted = t.votes.c.user_id.is_not(None)
+        watching = sa.func.coalesce(t.watches.c.watching, sa.false())
+        source = source.outerjoin(
+            t.votes, sa.and_(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == viewer)
+        ).outerjoin(
+            t.watches,
+            sa.and_(t.watches.c.idea_id == t.ideas.c.id, t.watches.c.user_id == viewer),
+        )
+    return sa.select(
+        t.ideas,
+        author.c.name.label("author_name"),
+        voted.label("voted_by_me"),
+        watching.label("is_watching"),
+        *extra,
+    ).select_from(source)
+
+
+# A session (bind parameter `token_hash`) with its user: every signed-in request reads it.
+SESSION_WITH_USER = (
+    sa.select(
+        t.users,
+        t.sessions.c.token_hash,
+        t.sessions.c.user_id,
+        t.sessions.c.created_at.label("session_created_at"),
+        t.sessions.c.last_seen_at,
+    )
+    .select_from(t.sessions.join(t.users, t.users.c.id == t.sessions.c.user_id))
+    .where(t.sessions.c.token_hash == sa.bindparam("token_hash"))
+)
+
+
+# A forum (bind parameter `forum_id`): every forum page checks who may see it.
+# A forum (bind parameter `forum_id`), unless its vendor is deleted: then it is not found.
+FORUM = t.forums.select().where(
+    t.forums.c.id == sa.bindparam("forum_id", type_=t.ID), vendor_is_live(t.forums.c.vendor_id)
+)
+
+# A poster's standing at a vendor (bind parameters `vendor_id`, `user_id`): asked before every
+# post of someone who is not staff.
+STANDING = sa.select(t.standings.c.standing).where(
+    t.standings.c.vendor_id == sa.bindparam("vendor_id", type_=t.ID),
+    t.standings.c.user_id == sa.bindparam("user_id", type_=t.ID),
+)
+
+FORUM_PREFIX = "forum__"
+# An idea and its forum (bind parameter `idea_id`), the forum's columns named forum__<name>.
+IDEA_WITH_FORUM = (
+    sa.select(t.ideas, *(c.label(FORUM_PREFIX + c.name) for c in t.forums.c))
+    .join(t.forums, t.forums.c.id == t.ideas.c.forum_id)
+    .where(
+        t.ideas.c.id == sa.bindparam("idea_id", type_=t.ID), vendor_is_live(t.forums.c.vendor_id)
+    )
+)
+
+# A user and their staff role at a vendor, if any (bind parameters `user_id`, `vendor_id`).
+USER_WITH_ROLE = (
+    sa.select(t.users, t.staff.c.role)
+    .outerjoin(
+        t.staff,
+        sa.and_(
+            t.staff.c.user_id == t.users.c.id,
+            t.staff.c.vendor_id == sa.bindparam("vendor_id", type_=t.ID),
+        ),
+    )
+    .where(t.users.c.id == sa.bindparam("user_id", type_=t.ID))
+)
+
+
+@functools.cache
+def idea_view(signed_in: bool) -> sa.Select[Any]:
+    """One idea (bind parameter `idea_id`) as its viewer sees it."""
+    return views(signed_in).where(t.ideas.c.id == sa.bindparam("idea_id", type_=t.ID))
+
+
+@functools.cache
+def forum_page(
+    signed_in: bool, sort: Sort, *, status: bool, after: bool, excluding: bool, pinned_here: bool
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """A forum's listed ideas in one order: the keyset page, and the same rows restricted to the
+    ideas that moved since the walk's snapshot (bind parameter `moved`, expanding).
+
+    Bind parameters: `forum_id`, `limit`; `status` when filtered; `after_0`… (the cursor's
+    keys) when `after`; `moved` when `excluding` those ideas from the page. The first page of a
+    `top` or `trending` walk (`pinned_here`) reads the snapshot it pins as column `snapshot`.
+    """
+    extra = (LATEST_MOVE.label("snapshot"),) if pinned_here else ()
+    stmt = views(signed_in, *extra).where(
+        t.ideas.c.forum_id == sa.bindparam("forum_id", type_=t.ID),
+        t.ideas.c.merged_into.is_(None),
+        t.ideas.c.moderation == Moderation.PUBLISHED.value,
+    )
+    if status:
+        stmt = stmt.where(t.ideas.c.status == sa.bindparam("status", type_=sa.String))
+    moved = stmt.where(t.ideas.c.id.in_(sa.bindparam("moved", expanding=True)))
+    keys = SORT_KEYS[sort]
+    page = stmt
+    if excluding:
+        page = page.where(t.ideas.c.id.not_in(sa.bindparam("moved", expanding=True)))
+    if after:
+        bounds = [sa.bindparam(f"after_{i}", type_=k.type) for i, k in enumerate(keys)]
+        page = page.where(sa.tuple_(*keys) < sa.tuple_(*bounds))
+    page = page.order_by(*(k.desc() for k in keys)).limit(sa.bindparam("limit", type_=sa.Integer))
+    return page, moved
+
+
+# A vote withdrawn (bind parameters `vote_idea_id`, `vote_user_id`), returning when it was cast.
+WITHDRAW_VOTE = (
+    t.votes.delete()
+    .where(
+        t.votes.c.idea_id == sa.bindparam("vote_idea_id", type_=t.ID),
+        t.votes.c.user_id == sa.bindparam("vote_user_id", type_=t.ID),
+    )
+    .returning(t.votes.c.created_at)
+)
+
+# An idea's counters, locked (bind parameter `idea_id`): FOR NO KEY UPDATE, as the UPDATE that
+# follows takes, which does not wait for the FOR KEY SHARE locks that inserting a vote or comment
+# (a foreign key to the idea) holds.
+LOCK_COUNTERS = (
+    sa.select(t.ideas.c.forum_id, t.ideas.c.votes, t.ideas.c.heat)
+    .where(t.ideas.c.id == sa.bindparam("idea_id", type_=t.ID))
+    .with_for_update(key_share=True)
+)
+
+
+@functools.cache
+def move_counters_pg() -> sa.Update:
+    """Log an idea's counters in idea_moves and move them, in one statement: the second of two
+    round trips, after LOCK_COUNTERS, where SQLite takes three. Bind parameters: `idea_id` and
+    `moved_idea_id` (the same), `moved_forum_id`, `votes_before`, `heat_before` (as locked),
+    and the deltas `votes`, `comments`, `heat`.
+
+    The lock stays a statement of its own. Taken in a CTE of this same statement, the UPDATE
+    (reading the statement's snapshot) met the version the lock had waited for as changed, and
+    re-locked it through the tuple-lock queue: racing votes deadlocked (docs/performance.md).
+    """
+    i = t.ideas.c
+    logged = t.idea_moves.insert().values(
+        idea_id=sa.bindparam("moved_idea_id", type_=t.ID),
+        forum_id=sa.bindparam("moved_forum_id", type_=t.ID),
+        votes=sa.bindparam("votes_before", type_=sa.Integer),
+        heat=sa.bindparam("heat_before", type_=sa.Double),
+    )
+    return (
+        t.ideas.update()
+        .where(i.id == sa.bindparam("idea_id", type_=t.ID))
+        .values(
+            votes=i.votes + sa.bindparam("votes", type_=sa.Integer),
+            comments=i.comments + sa.bindparam("comments", type_=sa.Integer),
+            heat=i.heat + sa.bindparam("heat", type_=sa.Double),
+        )
+        .add_cte(logged.cte("logged"))
+    )
+
+
+# Each read statement compiled for asyncpg, once: its SQL and the order of its parameters.
+# None: a statement with a list parameter (IN), which SQLAlchemy expands at every execution.
+_COMPILED: dict[sa.Select[Any], tuple[str, Any] | None] = {}
+
+
+async def rows(conn: AsyncConnection, stmt: sa.Select[Any], params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a prebuilt read statement, by attribute.
+
+    On PostgreSQL the statement, compiled once, runs on the asyncpg connection itself: through
+    SQLAlchemy's execution layer the same query costs about seven times the CPU (greenlet
+    switches, execution context, result processing; docs/performance.md). It runs in the unit
+    of work's transaction once SQLAlchemy began one, and in autocommit before (a read at READ
+    COMMITTED sees the same either way). Bind and result processing are skipped, so this is only
+    for statements whose parameters asyncpg takes as they are (strings, numbers, aware
+    datetimes) and whose columns it returns as the mappers want them (timestamptz comes back in
+    UTC; JSON is decoded by the codec SQLAlchemy installs). Elsewhere: SQLAlchemy, as usual.
+    """
+    compiled = _compiled(stmt, conn) if conn.dialect.name == "postgresql" else None
+    if compiled is None:
+        return list((await conn.execute(stmt, params)).all())
+    sql, binds = compiled
+    values = binds.construct_params(params)
+    args = [values[name] for name in binds.positiontup]
+    driver = await _driver(conn)
+    try:
+        # Read by attribute, as the mappers read SQLAlchemy rows (a namespace reads faster than
+        # any wrapper around the record).
+        return [SimpleNamespace(**r) for r in await driver.fetch(sql, *args)]
+    except asyncpg.PostgresError as error:
+        if not isinstance(error, asyncpg.PostgresConnectionError):
+            raise sa.exc.DBAPIError(sql, args, error) from error
+        gone: Exception = error
+    except Exception as error:
+        # Lost (OSError, a closed connection) or left mid-operation (asyncpg's
+        # InternalClientError after a failure in flight): unusable either way.
+        gone = error
+    # The pool must not hand this connection out again; the request gets a 503.
+    await conn.invalidate(gone)
+    raise sa.exc.OperationalError(sql, args, gone, connection_invalidated=True) from gone
+
+
+async def _driver(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under `conn`; without the greenlet round trip of
+    get_raw_connection() while the connection is checked out and valid, as it is in a unit of
+    work."""
+    sync = conn.sync_connection
+    pooled = sync.connection if sync is not None and not sync.invalidated else None
+    if pooled is None:
+        pooled = await conn.get_raw_connection()
+    driver = pooled.driver_connection
+    assert driver is not None, "a connection checked out of the pool has its driver connection"
+    return driver
+
+
+def _compiled(stmt: sa.Select[Any], conn: AsyncConnection) -> tuple[str, Any] | None:
+    if stmt not in _COMPILED:
+        compiled = stmt.compile(dialect=conn.dialect)
+        plain = compiled.positiontup is not None and not any(
+            b.expanding for b in compiled.binds.values()
+        )
+        _COMPILED[stmt] = (compiled.string, compiled) if plain else None
+    return _COMPILED[stmt]
