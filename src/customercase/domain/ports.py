@@ -740,3 +740,27 @@ class EmailComposer(Protocol):
     def compose(self, kind: str, values: Mapping[str, str]) -> Rendered:
         """Subject, text and HTML of one kind of email; values are escaped in the HTML."""
         ...
+
+
+class ListCache(Protocol):
+    """First pages of idea lists as an anonymous visitor sees them, kept a few seconds: the
+    busiest page of a forum is the same for every visitor, so it is read and mapped once per
+    time to live instead of once per request. The service decides what may be kept (public
+    forums, nobody signed in, no search text, first pages); the cache only keeps it."""
+
+    def version(self) -> int:
+        """A mark taken before reading a page; `put` drops the page if anything was invalidated
+        since, so a page read before a change is never kept after it."""
+        ...
+
+    def get(self, query: IdeaQuery) -> Page[IdeaView] | None:
+        """The page kept for this query and still fresh, or None."""
+        ...
+
+    def put(self, query: IdeaQuery, page: Page[IdeaView], version: int) -> None:
+        """Keep the page for the time to live, unless invalidated since `version`."""
+        ...
+
+    def invalidate(self, forum_id: ForumId | None = None) -> None:
+        """Forget the forum's pages at once (every forum's with None)."""
+        ...

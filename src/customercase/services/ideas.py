@@ -19,9 +19,10 @@ from customercase.domain.ideas import (
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
 from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
 from customercase.domain.search import clean_text
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
+from customercase.domain.vendors import Forum
 from customercase.services.access import open_forum, open_idea, require_staff, require_user
 from customercase.services.announce import announce_comment, announce_idea
 from customercase.services.spam import idea_text, open_case, poster_of, screen
@@ -102,13 +103,36 @@ async def submit_idea(
 
 
 async def list_ideas(
-    query: IdeaQuery, user_id: UserId | None, *, uow: UnitOfWork
+    query: IdeaQuery,
+    user_id: UserId | None,
+    *,
+    uow: UnitOfWork,
+    cache: ListCache | None = None,
 ) -> Page[IdeaView]:
-    """One page of a forum's ideas, sorted and filtered as asked."""
+    """One page of a forum's ideas, sorted and filtered as asked.
+
+    With a cache, the first page an anonymous visitor sees of a public forum is kept for the
+    cache's time to live: everyone's page, nobody's votes or secrets. Its counts may be that
+    many seconds old; a signed-in viewer, a search or a later page is always read afresh."""
     check_limit(query.limit)
+    if cache is None or user_id is not None or query.text is not None or query.after:
+        return (await _read_page(query, user_id, uow))[1]
+    kept = cache.get(query)
+    if kept is not None:
+        return kept
+    version = cache.version()
+    forum, page = await _read_page(query, user_id, uow)
+    if not forum.is_private:
+        cache.put(query, page, version)
+    return page
+
+
+async def _read_page(
+    query: IdeaQuery, user_id: UserId | None, uow: UnitOfWork
+) -> tuple[Forum, Page[IdeaView]]:
     async with uow.read_only():
-        await open_forum(uow, query.forum_id, user_id)
-        return await uow.ideas.list(query, user_id)
+        forum, _ = await open_forum(uow, query.forum_id, user_id)
+        return forum, await uow.ideas.list(query, user_id)
 
 
 SIMILAR_LIMIT = 5

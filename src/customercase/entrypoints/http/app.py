@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.config.response_cache import ResponseCacheConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp
@@ -19,6 +20,7 @@ from customercase.domain.ports import (
     IdentityProvider,
     Ids,
     IssueTrackers,
+    ListCache,
     PasswordHasher,
     SecretBox,
     SpamFilter,
@@ -27,7 +29,7 @@ from customercase.domain.ports import (
 from customercase.domain.users import User
 from customercase.entrypoints.http.google import GoogleController
 from customercase.entrypoints.http.health import AvatarController, HealthController
-from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController
+from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController, KeptBodies
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
 from customercase.entrypoints.http.mail import (
     DeliveriesController,
@@ -103,6 +105,11 @@ def create_app(container: Container) -> Litestar:
 
     def provide_identity_provider() -> IdentityProvider | None:
         return container.identity_provider()
+
+    lists = container.lists()
+
+    def provide_lists() -> ListCache:
+        return lists
 
     def provide_spam() -> SpamFilter:
         return container.spam()
@@ -208,6 +215,7 @@ def create_app(container: Container) -> Litestar:
             "addressing": sync(provide_addressing),
             "identity_provider": sync(provide_identity_provider),
             "spam": sync(provide_spam),
+            "lists": sync(provide_lists),
             "avatars": sync(provide_avatars),
             "inbound_credentials": sync(provide_inbound_credentials),
             "present": sync(provide_presenter),
@@ -232,6 +240,8 @@ def create_app(container: Container) -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         response_cache_config=ResponseCacheConfig(),
+        # For hooks that answer before dependencies are resolved (ideas.kept_list).
+        state=State({"kept": KeptBodies(lists, presenter)}),
         debug=False,
     )
 

@@ -6,13 +6,23 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
+from litestar.serialization import encode_json
 
-from customercase.domain.ideas import IdeaQuery, Sort, Status
+from customercase.domain.ideas import IdeaQuery, IdeaView, Page, Sort, Status
 from customercase.domain.ids import ForumId, IdeaId, UserId
-from customercase.domain.ports import Clock, Ids, IssueTrackers, SecretBox, SpamFilter, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    Ids,
+    IssueTrackers,
+    ListCache,
+    SecretBox,
+    SpamFilter,
+    UnitOfWork,
+)
 from customercase.domain.spam import Moderation
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
+from customercase.entrypoints.http.identity import SESSION_COOKIE
 from customercase.entrypoints.http.origin import origin_of
 from customercase.entrypoints.http.schemas import (
     Comment,
@@ -40,16 +50,69 @@ def _uid(user: DomainUser | None) -> UserId | None:
     return user.id if user else None
 
 
+LIST_PARAMETERS = frozenset({"sort", "status", "limit"})
+
+
+class KeptBodies:
+    """The JSON of each page the list cache keeps, encoded once per page kept rather than once
+    per answer (presenting and encoding 20 ideas is a third of a cached answer's CPU)."""
+
+    def __init__(self, lists: ListCache, present: Presenter, size: int = 1024) -> None:
+        self._lists = lists
+        self._present = present
+        self._size = size
+        self._bodies: dict[IdeaQuery, tuple[Page[IdeaView], bytes]] = {}
+
+    def body(self, query: IdeaQuery) -> bytes | None:
+        """The kept page's JSON, or None when the cache holds no fresh page for the query."""
+        page = self._lists.get(query)
+        if page is None:
+            return None
+        found = self._bodies.get(query)
+        if found is not None and found[0] is page:
+            return found[1]
+        if len(self._bodies) >= self._size:
+            self._bodies.clear()
+        body = encode_json(self._present.idea_page(page))
+        self._bodies[query] = (page, body)
+        return body
+
+
+async def kept_list(request: Request[Any, Any, Any]) -> bytes | None:
+    """The page the list cache kept, answered before the handler's parameters and dependencies
+    are resolved (Litestar resolves several in a task group: a quarter of a cached answer's CPU).
+
+    Only a request with no session cookie and only first-page parameters is looked up; the
+    cache holds only what `ideas.list_ideas` chose to keep. Anything else, or a miss, goes on
+    to the handler (None)."""
+    params = request.query_params
+    if SESSION_COOKIE in request.cookies or not LIST_PARAMETERS.issuperset(params.keys()):
+        return None
+    try:
+        status = params.get("status")
+        query = IdeaQuery(
+            ForumId(request.path_params["forum_id"]),
+            Sort(params.get("sort", "top")),
+            Status(status) if status else None,
+            limit=int(params.get("limit", 20)),
+        )
+    except ValueError:
+        return None
+    kept: KeptBodies = request.app.state.kept
+    return kept.body(query)
+
+
 class ForumIdeasController(Controller):
     path = "/api/v1/forums/{forum_id:str}/ideas"
     tags = ["ideas"]
 
-    @get("/")
+    @get("/", before_request=kept_list)
     async def list_ideas(
         self,
         forum_id: str,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         present: Presenter,
         sort: Literal["top", "new", "trending"] = "top",
         status: StatusName | None = None,
@@ -61,7 +124,8 @@ class ForumIdeasController(Controller):
         query = IdeaQuery(
             ForumId(forum_id), Sort(sort), Status(status) if status else None, q, limit, cursor
         )
-        return present.idea_page(await ideas.list_ideas(query, _uid(user), uow=uow))
+        page = await ideas.list_ideas(query, _uid(user), uow=uow, cache=lists)
+        return present.idea_page(page)
 
     @get("/similar")
     async def similar_ideas(
