@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from customercase.adapters.local.lists import LocalListCache
 from customercase.domain.errors import (
     ForumNotFound,
     InvalidField,
@@ -163,6 +164,7 @@ async def test_staff_can_rename_a_forum_and_make_it_private(world: World) -> Non
         uow=world.uow,
         clock=world.clock,
         ids=world.ids,
+        cache=LocalListCache(0),
     )
 
     stored = world.store.tables.forums[forum.id]
@@ -179,6 +181,7 @@ async def test_customer_cannot_change_a_forum(world: World) -> None:
             uow=world.uow,
             clock=world.clock,
             ids=world.ids,
+            cache=LocalListCache(0),
         )
 
 
@@ -191,6 +194,7 @@ async def test_anonymous_cannot_change_a_forum(world: World) -> None:
             uow=world.uow,
             clock=world.clock,
             ids=world.ids,
+            cache=LocalListCache(0),
         )
 
 
@@ -205,6 +209,7 @@ async def test_moving_a_forum_to_a_slug_in_use_at_the_vendor_is_slug_taken(world
             uow=world.uow,
             clock=world.clock,
             ids=world.ids,
+            cache=LocalListCache(0),
         )
 
 
@@ -218,6 +223,7 @@ async def test_forum_change_with_a_malformed_domain_names_the_field(world: World
             uow=world.uow,
             clock=world.clock,
             ids=world.ids,
+            cache=LocalListCache(0),
         )
 
     assert error.value.field == "allowed_domains"
@@ -393,6 +399,7 @@ async def _made_private(world: World, forum: Forum, admin: UserId, **changes: ob
         uow=world.uow,
         clock=world.clock,
         ids=world.ids,
+        cache=LocalListCache(0),
     )
 
 

@@ -55,7 +55,13 @@ async def _view(uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None) -> Ide
 
 
 async def submit_idea(
-    cmd: SubmitIdea, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: SpamFilter
+    cmd: SubmitIdea,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
+    spam: SpamFilter,
+    cache: ListCache | None = None,
 ) -> IdeaView:
     """Post a new idea; its author votes for it and watches it. Spam is held for staff
     (moderation HELD); blatant spam is dropped but answered as held, so its sender learns
@@ -99,7 +105,15 @@ async def submit_idea(
             await announce_idea(uow, forum, idea, description, now=now, ids=ids)
         view = await _view(uow, idea.id, author.id)
         await uow.commit()
+    _changed(cache, forum.id)
     return view
+
+
+def _changed(cache: ListCache | None, forum_id: ForumId | None) -> None:
+    """After a change is committed: this process's kept pages of the forum go at once (other
+    processes' expire within their time to live)."""
+    if cache is not None:
+        cache.invalidate(forum_id)
 
 
 async def list_ideas(
@@ -253,6 +267,7 @@ async def change_status(
     uow: UnitOfWork,
     clock: Clock,
     ids: Ids,
+    cache: ListCache | None = None,
 ) -> IdeaView:
     """Move the idea to a new status (staff only); its watchers hear of it."""
     async with uow:
@@ -273,6 +288,7 @@ async def change_status(
             )
         view = await _view(uow, idea.id, user_id)
         await uow.commit()
+    _changed(cache, idea.forum_id)
     return view
 
 
@@ -284,6 +300,7 @@ async def merge_ideas(
     uow: UnitOfWork,
     clock: Clock,
     ids: Ids,
+    cache: ListCache | None = None,
 ) -> IdeaView:
     """Fold a duplicate into another idea of its forum (staff only); watchers of both hear once."""
     async with uow:
@@ -313,6 +330,7 @@ async def merge_ideas(
             )
         view = await _view(uow, target.id, staff.id)
         await uow.commit()
+    _changed(cache, idea.forum_id)
     return view
 
 
@@ -348,7 +366,9 @@ async def preview_merge(
     return MergePreview(source_view, target_view, idea.votes, idea.comments, len(watchers))
 
 
-async def unmerge_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
+async def unmerge_idea(
+    idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork, cache: ListCache | None = None
+) -> IdeaView:
     """Take a merged idea back out of its survivor, with what the merge moved (staff only)."""
     async with uow:
         idea, _, viewer = await open_idea(uow, idea_id, user_id)
@@ -359,4 +379,5 @@ async def unmerge_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWo
         await uow.merges.unmerge(idea)
         view = await _view(uow, idea.id, staff.id)
         await uow.commit()
+    _changed(cache, idea.forum_id)
     return view

@@ -9,7 +9,7 @@ from datetime import datetime
 from customercase.domain.errors import Conflict, NotFound
 from customercase.domain.ideas import Author, Comment, Idea, check_limit
 from customercase.domain.ids import ForumId, UserId
-from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
 from customercase.domain.spam import Case, CaseState, Moderation, Standing, Submission, Verdict
 from customercase.domain.vendors import Forum
 from customercase.services.access import open_forum, require_staff
@@ -56,7 +56,15 @@ async def list_held(
     return held
 
 
-async def decide(cmd: Decide, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: SpamFilter) -> None:
+async def decide(
+    cmd: Decide,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
+    spam: SpamFilter,
+    cache: ListCache | None = None,
+) -> None:
     """Approve or reject a held post (staff only); the spam filter hears of its mistakes."""
     async with uow:
         case = await uow.moderation.get(cmd.post_id)
@@ -82,6 +90,8 @@ async def decide(cmd: Decide, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: 
             standing = Standing.TRUSTED if cmd.approve else Standing.BLOCKED
             await uow.moderation.set_standing(forum.vendor_id, case.author_id, standing)
         await uow.commit()
+    if cache is not None:
+        cache.invalidate(forum.id)
     await _feedback(case, submission, approved=cmd.approve, spam=spam)
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from customercase.domain.errors import NotAllowed, NotSignedIn, VendorNotFound
 from customercase.domain.ids import UserId, VendorId
-from customercase.domain.ports import Clock, UnitOfWork
+from customercase.domain.ports import Clock, ListCache, UnitOfWork
 from customercase.domain.users import SessionPolicy
 from customercase.domain.vendors import Role
 from customercase.services.access import require_staff, viewer_of
@@ -50,8 +50,10 @@ async def delete_vendor(
     uow: UnitOfWork,
     clock: Clock,
     policy: RetentionPolicy,
+    cache: ListCache,
 ) -> Deletion:
-    """Delete the vendor (its admins only): hidden now, purged after the retention period."""
+    """Delete the vendor (its admins only): hidden now, purged after the retention period.
+    This process's kept pages go at once (all of them: the vendor's forums are not at hand)."""
     if actor_id is None:
         raise NotSignedIn()
     now = clock.now()
@@ -64,6 +66,7 @@ async def delete_vendor(
         if not await uow.retention.hide_vendor(vendor_id, now):
             raise VendorNotFound()
         await uow.commit()
+    cache.invalidate()
     return Deletion(vendor_id, now, now + timedelta(days=policy.vendor_days))
 
 

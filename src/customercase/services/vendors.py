@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from customercase.domain.errors import InvalidField, NotSignedIn, VendorNotFound
 from customercase.domain.ids import ForumId, UserId, VendorId
 from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, ListCache, UnitOfWork
 from customercase.domain.users import hash_token, normalise_email
 from customercase.domain.vendors import (
     Forum,
@@ -128,10 +128,14 @@ async def _import_project(uow: UnitOfWork, forum: Forum, clock: Clock, ids: Ids)
     )
 
 
-async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> Forum:
+async def update_forum(
+    cmd: UpdateForum, *, uow: UnitOfWork, clock: Clock, ids: Ids, cache: ListCache
+) -> Forum:
     """Change a forum's name, slug, visibility, allowed domains or Jira binding (staff only).
 
     Whoever gains or loses access by the change is told (a "forum access changed" email).
+    This process's kept pages of the forum go once it is committed: a forum turned private is
+    never answered from them (`cache` is required for that reason).
     """
     async with uow:
         forum, viewer = await open_forum(uow, cmd.forum_id, cmd.actor_id)
@@ -160,6 +164,7 @@ async def update_forum(cmd: UpdateForum, *, uow: UnitOfWork, clock: Clock, ids: 
             for person in await uow.forums.involved_viewers(forum):
                 await _tell_if_access_changed(uow, forum, changed, person, person, clock, ids)
         await uow.commit()
+    cache.invalidate(forum.id)
     return changed
 
 

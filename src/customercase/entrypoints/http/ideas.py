@@ -148,6 +148,7 @@ class ForumIdeasController(Controller):
         request: Request[Any, Any, Any],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         spam: Injected[SpamFilter],
@@ -158,7 +159,7 @@ class ForumIdeasController(Controller):
         cmd = ideas.SubmitIdea(
             ForumId(forum_id), _uid(user), data.summary, data.description, origin
         )
-        view = await ideas.submit_idea(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
+        view = await ideas.submit_idea(cmd, uow=uow, clock=clock, ids=ids, spam=spam, cache=lists)
         return Response(present.idea(view), status_code=201 if view.idea.is_published else 202)
 
 
@@ -255,13 +256,20 @@ class IdeaController(Controller):
         data: StatusChange,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         present: Presenter,
     ) -> Idea:
         """Move the idea to another status (staff only)."""
         view = await ideas.change_status(
-            IdeaId(idea_id), Status(data.status), _uid(user), uow=uow, clock=clock, ids=ids
+            IdeaId(idea_id),
+            Status(data.status),
+            _uid(user),
+            uow=uow,
+            clock=clock,
+            ids=ids,
+            cache=lists,
         )
         return present.idea(view)
 
@@ -272,19 +280,33 @@ class IdeaController(Controller):
         data: MergeBody,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         present: Presenter,
     ) -> Idea:
         """Merge this duplicate into another idea of the forum; answers the survivor (staff)."""
         view = await ideas.merge_ideas(
-            IdeaId(idea_id), IdeaId(data.into), _uid(user), uow=uow, clock=clock, ids=ids
+            IdeaId(idea_id),
+            IdeaId(data.into),
+            _uid(user),
+            uow=uow,
+            clock=clock,
+            ids=ids,
+            cache=lists,
         )
         return present.idea(view)
 
     @delete("/merge", status_code=200)
     async def unmerge(
-        self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+        self,
+        idea_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
+        present: Presenter,
     ) -> Idea:
         """Undo the merge of this idea, restoring what it moved (staff only)."""
-        return present.idea(await ideas.unmerge_idea(IdeaId(idea_id), _uid(user), uow=uow))
+        return present.idea(
+            await ideas.unmerge_idea(IdeaId(idea_id), _uid(user), uow=uow, cache=lists)
+        )

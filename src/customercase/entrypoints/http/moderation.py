@@ -9,7 +9,7 @@ from litestar.params import Parameter
 
 from customercase.domain.ideas import Comment as DomainComment
 from customercase.domain.ids import ForumId
-from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.schemas import (
@@ -61,6 +61,7 @@ class ModerationController(Controller):
         post_id: str,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         spam: Injected[SpamFilter],
@@ -69,7 +70,7 @@ class ModerationController(Controller):
         """Publish a held post; `trust_author` lets the author's next posts skip screening."""
         trust = data.trust_author if data else False
         cmd = moderation.Decide(post_id, user.id if user else None, True, trust)
-        await moderation.decide(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
+        await moderation.decide(cmd, uow=uow, clock=clock, ids=ids, spam=spam, cache=lists)
 
     @post("/moderation/{post_id:str}/reject", status_code=204)
     async def reject(
@@ -77,6 +78,7 @@ class ModerationController(Controller):
         post_id: str,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         spam: Injected[SpamFilter],
@@ -85,4 +87,4 @@ class ModerationController(Controller):
         """Reject a held post as spam; `block_author` stops them posting at this vendor."""
         block = data.block_author if data else False
         cmd = moderation.Decide(post_id, user.id if user else None, False, block)
-        await moderation.decide(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
+        await moderation.decide(cmd, uow=uow, clock=clock, ids=ids, spam=spam, cache=lists)

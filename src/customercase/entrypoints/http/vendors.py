@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 
 from customercase.domain.errors import NotSignedIn
 from customercase.domain.ids import ForumId, VendorId
-from customercase.domain.ports import Clock, Ids, IssueTrackers, SecretBox, UnitOfWork
+from customercase.domain.ports import Clock, Ids, IssueTrackers, ListCache, SecretBox, UnitOfWork
 from customercase.domain.tracker import StatusMap
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import JiraBinding, Visibility
@@ -91,13 +91,19 @@ class VendorController(Controller):
         vendor_id: str,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         retention: Injected[RetentionPolicy],
     ) -> Response[VendorDeletion]:
         """Delete the vendor (admins only): its forums, ideas and pages are gone for everyone at
         once; its data is purged after the retention period, until when it can be restored."""
         done = await vendors_retention.delete_vendor(
-            VendorId(vendor_id), user.id if user else None, uow=uow, clock=clock, policy=retention
+            VendorId(vendor_id),
+            user.id if user else None,
+            uow=uow,
+            clock=clock,
+            policy=retention,
+            cache=lists,
         )
         body = VendorDeletion(done.vendor_id, done.deleted_at, done.purge_after)
         return Response(body, status_code=202)
@@ -185,6 +191,7 @@ class ForumController(Controller):
         data: ForumUpdate,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         present: Presenter,
@@ -201,7 +208,9 @@ class ForumController(Controller):
             data.holds_first_posts,
             data.search_language,
         )
-        return present.forum(await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids))
+        return present.forum(
+            await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids, cache=lists)
+        )
 
     @post("/invitations", status_code=204)
     async def invite(

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from customercase.domain.errors import InvalidField, NotSignedIn
 from customercase.domain.ideas import IdeaQuery, Sort, Status
 from customercase.domain.ids import ForumId
-from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum
 from customercase.entrypoints.http.deps import Injected
@@ -66,6 +66,7 @@ class ForumPages(Controller):
         forum_id: str,
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         present: Presenter,
         analytics: Analytics | None,
         sort: str = "top",
@@ -80,7 +81,7 @@ class ForumPages(Controller):
         forum = await vendors.get_forum(ForumId(forum_id), uid(user), uow=uow)
         status_filter = Status(status) if status else None
         query = IdeaQuery(forum.id, Sort(sort), status_filter, q or None, PAGE_SIZE, cursor or None)
-        found = await ideas.list_ideas(query, uid(user), uow=uow)
+        found = await ideas.list_ideas(query, uid(user), uow=uow, cache=lists)
         here = forum_url(forum_id, sort=sort, status=status, q=q, cursor=cursor)
         links = {
             key: forum_url(forum_id, sort=key, status=status, q=q)
@@ -136,6 +137,7 @@ class ForumPages(Controller):
         data: Annotated[IdeaForm, Form],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         spam: Injected[SpamFilter],
@@ -152,7 +154,9 @@ class ForumPages(Controller):
         origin = origin_of(request, f"{present.base_url}/forums/{forum_id}")
         cmd = ideas.SubmitIdea(ForumId(forum_id), uid(user), data.summary, data.description, origin)
         try:
-            view = await ideas.submit_idea(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
+            view = await ideas.submit_idea(
+                cmd, uow=uow, clock=clock, ids=ids, spam=spam, cache=lists
+            )
         except InvalidField as error:
             forum = await vendors.get_forum(ForumId(forum_id), uid(user), uow=uow)
             values = {

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from customercase.domain.errors import InvalidField, NotFound
 from customercase.domain.ideas import IdeaView, Status
 from customercase.domain.ids import CommentId, IdeaId
-from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
 from customercase.domain.spam import Moderation
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
@@ -157,6 +157,7 @@ class IdeaPages(Controller):
         data: Annotated[StatusForm, Form],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
     ) -> Redirect:
@@ -164,7 +165,13 @@ class IdeaPages(Controller):
         if data.status not in STATUS_LABELS:
             raise InvalidField("status", "Choose one of the statuses offered.")
         await ideas.change_status(
-            IdeaId(idea_id), Status(data.status), uid(user), uow=uow, clock=clock, ids=ids
+            IdeaId(idea_id),
+            Status(data.status),
+            uid(user),
+            uow=uow,
+            clock=clock,
+            ids=ids,
+            cache=lists,
         )
         return see_other(idea_url(idea_id))
 

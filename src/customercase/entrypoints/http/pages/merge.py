@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from customercase.domain.errors import Conflict, IdeaNotFound, NotAllowed, NotSignedIn
 from customercase.domain.ideas import IdeaQuery, IdeaView, Sort
 from customercase.domain.ids import IdeaId
-from customercase.domain.ports import Clock, Ids, UnitOfWork
+from customercase.domain.ports import Clock, Ids, ListCache, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.pages.common import Form, is_staff, page, see_other, viewer
@@ -101,6 +101,7 @@ class MergePages(Controller):
         data: Annotated[MergeForm, Form],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         present: Presenter,
@@ -110,7 +111,13 @@ class MergePages(Controller):
         assert user is not None
         try:
             await ideas.merge_ideas(
-                view.idea.id, IdeaId(idea_id_of(data.into)), user.id, uow=uow, clock=clock, ids=ids
+                view.idea.id,
+                IdeaId(idea_id_of(data.into)),
+                user.id,
+                uow=uow,
+                clock=clock,
+                ids=ids,
+                cache=lists,
             )
         except IdeaNotFound:
             error = "No idea of this forum has that address or id."
@@ -121,10 +128,14 @@ class MergePages(Controller):
 
     @post("/ideas/{idea_id:str}/unmerge")
     async def unmerge(
-        self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork]
+        self,
+        idea_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
     ) -> Redirect:
         """Take the idea back out of its survivor, with what the merge moved."""
-        await ideas.unmerge_idea(IdeaId(idea_id), user.id if user else None, uow=uow)
+        await ideas.unmerge_idea(IdeaId(idea_id), user.id if user else None, uow=uow, cache=lists)
         return see_other(f"/ideas/{idea_id}")
 
     async def _choose(

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from customercase.domain.errors import Conflict
 from customercase.domain.ideas import Comment as DomainComment
-from customercase.domain.ports import Clock, Ids, SpamFilter, UnitOfWork
+from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.pages.common import Form, is_htmx, page, see_other, viewer
@@ -84,6 +84,7 @@ class QueuePages(Controller):
         data: Annotated[DecisionForm, Form],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         spam: Injected[SpamFilter],
@@ -93,7 +94,7 @@ class QueuePages(Controller):
         approve = data.decision == "approve"
         cmd = moderation.Decide(post_id, staff.id, approve, data.and_author == "1")
         try:
-            await moderation.decide(cmd, uow=uow, clock=clock, ids=ids, spam=spam)
+            await moderation.decide(cmd, uow=uow, clock=clock, ids=ids, spam=spam, cache=lists)
             outcome = "approved" if approve else "rejected"
         except Conflict:
             outcome = "gone"

@@ -18,7 +18,7 @@ from customercase.domain.errors import (
     TrackerUnavailable,
 )
 from customercase.domain.ids import ForumId
-from customercase.domain.ports import Clock, Ids, IssueTrackers, SecretBox, UnitOfWork
+from customercase.domain.ports import Clock, Ids, IssueTrackers, ListCache, SecretBox, UnitOfWork
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum, JiraBinding, Visibility
 from customercase.entrypoints.http.deps import Injected
@@ -104,6 +104,7 @@ class StaffPages(Controller):
         data: Annotated[SettingsForm, Form],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         present: Presenter,
@@ -120,7 +121,7 @@ class StaffPages(Controller):
             tuple(split_list(data.allowed_domains)),
         )
         try:
-            await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids)
+            await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids, cache=lists)
         except (InvalidField, Conflict) as error:
             values = msgspec.structs.asdict(data)
             errors = field_errors(error)
@@ -157,6 +158,7 @@ class StaffPages(Controller):
         data: Annotated[JiraForm, Form],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        lists: Injected[ListCache],
         clock: Injected[Clock],
         ids: Injected[Ids],
         trackers: Injected[IssueTrackers],
@@ -175,7 +177,7 @@ class StaffPages(Controller):
             binding, project_key=data.project_key.strip(), issue_type=data.issue_type.strip()
         )
         cmd = vendors.UpdateForum(forum.id, staff.id, jira=binding)
-        await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids)
+        await vendors.update_forum(cmd, uow=uow, clock=clock, ids=ids, cache=lists)
         return see_other(f"/forums/{forum_id}/settings?done=bound#jira-heading")
 
     @post("/forums/{forum_id:str}/jira/unbind")
