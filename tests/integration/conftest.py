@@ -97,6 +97,8 @@ async def container(
         argon2_time_cost=1,
         argon2_memory_kib=1024,
         secret_key="test-secret-key-not-for-production",
+        # Tests read what they just changed; the list cache's own tests turn it on.
+        list_cache_seconds=0,
     )
     container = build_container(settings)
     if url not in _migrated:
