@@ -24,6 +24,7 @@ from customercase.adapters.sql.search import (
     ideas_trigram,
     ideas_trigram_vocab,
     pg_tsquery,
+    search_lexemes,
 )
 from customercase.domain.cursors import cursor_time, decode_cursor, encode_cursor
 from customercase.domain.errors import EmailTaken, InvalidField, SlugTaken
@@ -604,6 +605,56 @@ def _tsquery(forum_id: ForumId, text: str) -> sa.ScalarSelect[Any]:
     return sa.select(sa.func.to_tsquery(_forum_config(forum_id), text)).scalar_subquery()
 
 
+SEARCH_EXPANSIONS = 32  # a typed prefix that begins at most this many words is read as them
+
+
+def _expanded_tsquery(forum_id: ForumId, terms: tuple[Term, ...]) -> sa.ScalarSelect[Any] | None:
+    """The query's tsquery with its typed prefix read as the words it begins, when they are few.
+
+    GIN reads a prefix (`'gue':*`) by gathering every idea holding any word it begins into a
+    bitmap before it intersects the other words (~10-35 ms for 30,000 ideas at 1M); exact words
+    (`'guest' | 'gueu'`) are intersected inside the index, which skips most of their pages.
+    `search_lexemes` holds every word of every search vector (triggers add new ones), so the
+    words it lists under the prefix are exactly the ones `:*` matches. The prefix is
+    normalised as to_tsquery does (the forum's configuration: `dashboards` is `dashboard`).
+    When it normalises to no word or several (a stop word, `foo_ba`), or begins no known word
+    or more than SEARCH_EXPANSIONS, the query keeps `:*`. Decided inside the statement: no
+    round trip. None when there is no typed prefix of one word.
+    """
+    typed, rest = terms[-1], terms[:-1]
+    if not typed.prefix or len(typed.words) != 1:
+        return None
+    to_array = sa.func.tsvector_to_array(
+        sa.func.to_tsvector(_forum_config(forum_id), typed.words[0]),
+        type_=postgresql.ARRAY(sa.Text),
+    )
+    stem = sa.select(to_array.label("lexemes")).subquery("stem")
+    prefix, lexeme = stem.c.lexemes[1], search_lexemes.c.lexeme
+    begun = (
+        sa.select(lexeme)
+        .select_from(stem)
+        .where(
+            sa.func.cardinality(stem.c.lexemes) == 1,
+            lexeme >= prefix,  # a range of the C-collated btree: the words the prefix begins
+            lexeme < prefix + sa.func.chr(0x10FFFF, type_=sa.Text),
+        )
+        .order_by(lexeme)
+        .limit(SEARCH_EXPANSIONS + 1)
+        .subquery("begun")
+    )
+    backslashes = sa.func.replace(begun.c.lexeme, "\\", "\\\\", type_=sa.Text)
+    escaped = sa.func.replace(backslashes, "'", "''", type_=sa.Text)  # quoted as tsquery reads
+    words: sa.ColumnElement[Any] = sa.cast(
+        sa.func.string_agg("'" + escaped + "'", " | "), postgresql.TSQUERY
+    )
+    if rest:
+        whole = sa.func.to_tsquery(_forum_config(forum_id), pg_tsquery(rest))
+        words = whole.op("&&", return_type=postgresql.TSQUERY)(words)
+    everything = sa.func.to_tsquery(_forum_config(forum_id), pg_tsquery(terms))
+    expanded = sa.case((sa.func.count().between(1, SEARCH_EXPANSIONS), words), else_=everything)
+    return sa.select(expanded).select_from(begun).scalar_subquery()
+
+
 def _vote_boost(votes: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """1 + ln(1 + votes): relevance grows with votes, but a word match always matters more."""
     return 1.0 + sa.func.ln(1.0 + votes, type_=sa.Float)
@@ -873,7 +924,10 @@ class SqlIdeaRepository:
         whole = None
         if typed.prefix and any(not term.negated for term in rest):
             whole = _tsquery(query.forum_id, pg_tsquery(rest))
-        found = _pg_candidates(self._visible(query), tsquery, whole)
+        expanded = _expanded_tsquery(query.forum_id, terms)
+        matched = tsquery if expanded is None else expanded
+        found = _pg_candidates(self._visible(query), matched, whole)
+        # Ranked by the query as typed: the same order, and cheaper than with a dozen words.
         score = sa.func.ts_rank_cd(found.c.search_vector, tsquery, type_=sa.Float)
         return found, score * _vote_boost(found.c.votes), found.c.id
 
