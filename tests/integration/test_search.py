@@ -361,6 +361,9 @@ async def test_a_typed_prefix_finds_every_word_it_begins_including_words_added_s
 ) -> None:
     # The prefix is read as the exact words it begins (the vocabulary triggers keep), or as a
     # prefix when it begins more of them than SEARCH_EXPANSIONS: the same answer either way.
+    # No idea is walked first, so every match comes from the index and the vocabulary.
+    monkeypatch.setattr(repositories, "SEARCH_POPULAR", 0)
+    monkeypatch.setattr(repositories, "SEARCH_RECENT", 0)
     seeded = await forum_with_idea(container, 0)
     await _add_ideas(
         container,
@@ -381,6 +384,11 @@ async def test_a_typed_prefix_finds_every_word_it_begins_including_words_added_s
             .values(summary="Guesstimate the price")
         )
     after = await found("gue")
+    async with container.engine().connect() as conn:
+        vocabulary = await conn.scalars(
+            sa.text("SELECT lexeme FROM search_lexemes WHERE lexeme LIKE 'gue%' ORDER BY 1")
+        )
+        begun = list(vocabulary)
     stemmed = await found("checkout guests")  # typed `guests` is `guest`: finds "Guest"
     monkeypatch.setattr(repositories, "SEARCH_EXPANSIONS", 1)
     as_prefix = await found("gue")
@@ -389,5 +397,6 @@ async def test_a_typed_prefix_finds_every_word_it_begins_including_words_added_s
     assert after == [
         "Guerrilla marketing kit", "Guesstimate the price", "Guest checkout", "Reports for guests"
     ]  # fmt: skip
+    assert begun == ["guerrilla", "guess", "guesstim", "guest"]
     assert stemmed == ["Guest checkout"]
     assert as_prefix == after
