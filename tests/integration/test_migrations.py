@@ -3,15 +3,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customercase.adapters.sql.migrate import downgrade, is_current, upgrade
-from customercase.adapters.sql.search import SQLITE_SEARCH_TABLES
+from customercase.adapters.sql.search import SEARCH_TABLES
 from customercase.adapters.sql.tables import metadata
 
 
 async def _tables(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as conn:
         names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
-    # SQLite's FTS5 tables (and their shadow tables) live outside tables.py: see search.py.
-    return {n for n in names if n != "alembic_version" and not n.startswith(SQLITE_SEARCH_TABLES)}
+    # The search tables of one engine (SQLite FTS5, PostgreSQL lexemes) are not in tables.py.
+    return {n for n in names if n != "alembic_version" and not n.startswith(SEARCH_TABLES)}
 
 
 @pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], indirect=True)

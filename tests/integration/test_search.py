@@ -353,3 +353,50 @@ async def test_a_long_summary_reworded_and_misspelled_finds_its_duplicate(
     )
 
     assert found[0].idea.summary == "Synchronise calendar invitations"
+
+
+@pytest.mark.parametrize("container", ["postgresql"], indirect=True)
+async def test_a_typed_prefix_finds_every_word_it_begins_including_words_added_since(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The prefix is read as the exact words it begins (the vocabulary triggers keep), or as a
+    # prefix when it begins more of them than SEARCH_EXPANSIONS: the same answer either way.
+    # No idea is walked first, so every match comes from the index and the vocabulary.
+    monkeypatch.setattr(repositories, "SEARCH_POPULAR", 0)
+    monkeypatch.setattr(repositories, "SEARCH_RECENT", 0)
+    seeded = await forum_with_idea(container, 0)
+    await _add_ideas(
+        container,
+        seeded.forum_id,
+        [("Guest checkout", 0, 1), ("Guess the price", 0, 2), ("Reports for guests", 0, 3)],
+    )
+
+    async def found(q: str) -> list[str]:
+        page = await ideas.list_ideas(IdeaQuery(seeded.forum_id, text=q), None, uow=container.uow())
+        return sorted(v.idea.summary for v in page.items)
+
+    before = await found("gue")
+    await _add_ideas(container, seeded.forum_id, [("Guerrilla marketing kit", 0, 4)])
+    async with container.engine().begin() as conn:
+        await conn.execute(
+            t.ideas.update()
+            .where(t.ideas.c.summary == "Guess the price")
+            .values(summary="Guesstimate the price")
+        )
+    after = await found("gue")
+    async with container.engine().connect() as conn:
+        vocabulary = await conn.scalars(
+            sa.text("SELECT lexeme FROM search_lexemes WHERE lexeme LIKE 'gue%' ORDER BY 1")
+        )
+        begun = list(vocabulary)
+    stemmed = await found("checkout guests")  # typed `guests` is `guest`: finds "Guest"
+    monkeypatch.setattr(repositories, "SEARCH_EXPANSIONS", 1)
+    as_prefix = await found("gue")
+
+    assert before == ["Guess the price", "Guest checkout", "Reports for guests"]
+    assert after == [
+        "Guerrilla marketing kit", "Guesstimate the price", "Guest checkout", "Reports for guests"
+    ]  # fmt: skip
+    assert begun == ["guerrilla", "guess", "guesstim", "guest"]
+    assert stemmed == ["Guest checkout"]
+    assert as_prefix == after

@@ -24,6 +24,7 @@ from customercase.adapters.sql.search import (
     ideas_trigram,
     ideas_trigram_vocab,
     pg_tsquery,
+    search_lexemes,
 )
 from customercase.domain.cursors import cursor_time, decode_cursor, encode_cursor
 from customercase.domain.errors import EmailTaken, InvalidField, SlugTaken
@@ -604,6 +605,56 @@ def _tsquery(forum_id: ForumId, text: str) -> sa.ScalarSelect[Any]:
     return sa.select(sa.func.to_tsquery(_forum_config(forum_id), text)).scalar_subquery()
 
 
+SEARCH_EXPANSIONS = 32  # a typed prefix that begins at most this many words is read as them
+
+
+def _expanded_tsquery(forum_id: ForumId, terms: tuple[Term, ...]) -> sa.ScalarSelect[Any] | None:
+    """The query's tsquery with its typed prefix read as the words it begins, when they are few.
+
+    GIN reads a prefix (`'gue':*`) by gathering every idea holding any word it begins into a
+    bitmap before it intersects the other words (~10-35 ms for 30,000 ideas at 1M); exact words
+    (`'guest' | 'gueu'`) are intersected inside the index, which skips most of their pages.
+    `search_lexemes` holds every word of every search vector (triggers add new ones), so the
+    words it lists under the prefix are exactly the ones `:*` matches. The prefix is
+    normalised as to_tsquery does (the forum's configuration: `dashboards` is `dashboard`).
+    When it normalises to no word or several (a stop word, `foo_ba`), or begins no known word
+    or more than SEARCH_EXPANSIONS, it is NULL (decided inside the statement: no round trip).
+    None when there is no typed prefix of one word. Only the index is read with it: checking
+    a row against a dozen words is slower than against the prefix.
+    """
+    typed, rest = terms[-1], terms[:-1]
+    if not typed.prefix or len(typed.words) != 1:
+        return None
+    to_array = sa.func.tsvector_to_array(
+        sa.func.to_tsvector(_forum_config(forum_id), typed.words[0]),
+        type_=postgresql.ARRAY(sa.Text),
+    )
+    stem = sa.select(to_array.label("lexemes")).subquery("stem")
+    prefix, lexeme = stem.c.lexemes[1], search_lexemes.c.lexeme
+    begun = (
+        sa.select(lexeme)
+        .select_from(stem)
+        .where(
+            sa.func.cardinality(stem.c.lexemes) == 1,
+            lexeme >= prefix,  # a range of the C-collated btree: the words the prefix begins
+            lexeme < prefix + sa.func.chr(0x10FFFF, type_=sa.Text),
+        )
+        .order_by(lexeme)
+        .limit(SEARCH_EXPANSIONS + 1)
+        .subquery("begun")
+    )
+    backslashes = sa.func.replace(begun.c.lexeme, "\\", "\\\\", type_=sa.Text)
+    escaped = sa.func.replace(backslashes, "'", "''", type_=sa.Text)  # quoted as tsquery reads
+    words: sa.ColumnElement[Any] = sa.cast(
+        sa.func.string_agg("'" + escaped + "'", " | "), postgresql.TSQUERY
+    )
+    if rest:
+        whole = sa.func.to_tsquery(_forum_config(forum_id), pg_tsquery(rest))
+        words = whole.op("&&", return_type=postgresql.TSQUERY)(words)
+    expanded = sa.case((sa.func.count().between(1, SEARCH_EXPANSIONS), words), else_=sa.null())
+    return sa.select(expanded).select_from(begun).scalar_subquery()
+
+
 def _vote_boost(votes: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """1 + ln(1 + votes): relevance grows with votes, but a word match always matters more."""
     return 1.0 + sa.func.ln(1.0 + votes, type_=sa.Float)
@@ -632,6 +683,7 @@ def _pg_candidates(
     visible: builtins.list[sa.ColumnElement[bool]],
     tsquery: sa.ColumnElement[Any],
     whole: sa.ColumnElement[Any] | None,
+    expanded: sa.ColumnElement[Any] | None,
 ) -> sa.Subquery:
     """The matches worth ranking (id, votes, search_vector): every one, unless there are many.
 
@@ -645,9 +697,10 @@ def _pg_candidates(
     always ranked exactly, and so is a rare query in any forum.
 
     A typed prefix makes GIN gather every idea holding any word it begins (for a common one,
-    ~15 ms at 1M ideas). When the query's whole words (`whole`: the query less the prefix)
-    are rare among the walked ideas too, the index is read for them alone and the prefix is
-    checked on those rows.
+    ~15 ms at 1M ideas), so the index is read for the words the prefix begins (`expanded`,
+    NULL when they are too many). Failing that, when the query's whole words (`whole`: the
+    query less the prefix) are rare among the walked ideas too, the index is read for them
+    alone and the prefix is checked on those rows.
     """
     ideas = t.ideas.c
     matches = SEARCH_VECTOR.op("@@")(tsquery)
@@ -669,17 +722,23 @@ def _pg_candidates(
 
     rare = count(sa.select(walked)) < SEARCH_COMMON
     index = sa.select(*columns).where(*visible, rare).limit(SEARCH_FROM_INDEX)
+    looked_up = matches
+    if expanded is not None:
+        either = sa.func.coalesce(expanded, tsquery, type_=postgresql.TSQUERY)
+        looked_up = SEARCH_VECTOR.op("@@")(either)
     indexed: sa.Select[Any] | sa.CompoundSelect[Any]
     if whole is None:
-        indexed = index.where(matches)
+        indexed = index.where(looked_up)
     else:
         whole_rare = (
             count(sa.select(walked_rows).where(walked_rows.c.search_vector.op("@@")(whole)))
             <= SEARCH_WHOLE_RARE
         )
+        if expanded is not None:
+            whole_rare = sa.and_(whole_rare, expanded.is_(None))
         # `IS true` keeps the planner from reading the prefix through the index.
         by_whole = index.where(SEARCH_VECTOR.op("@@")(whole), matches.is_(sa.true()), whole_rare)
-        indexed = sa.union_all(by_whole, index.where(matches, sa.not_(whole_rare)))
+        indexed = sa.union_all(by_whole, index.where(looked_up, sa.not_(whole_rare)))
     every = sa.union_all(sa.select(walked), indexed).subquery()
     # One row per idea, compared by id alone (UNION would compare the tsvectors too).
     return sa.select(every).ext(postgresql.distinct_on(every.c.id)).subquery("candidates")
@@ -873,7 +932,9 @@ class SqlIdeaRepository:
         whole = None
         if typed.prefix and any(not term.negated for term in rest):
             whole = _tsquery(query.forum_id, pg_tsquery(rest))
-        found = _pg_candidates(self._visible(query), tsquery, whole)
+        expanded = _expanded_tsquery(query.forum_id, terms)
+        found = _pg_candidates(self._visible(query), tsquery, whole, expanded)
+        # Ranked by the query as typed: the same order, and cheaper than with a dozen words.
         score = sa.func.ts_rank_cd(found.c.search_vector, tsquery, type_=sa.Float)
         return found, score * _vote_boost(found.c.votes), found.c.id
 

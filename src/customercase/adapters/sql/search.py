@@ -16,14 +16,15 @@ import sqlalchemy as sa
 
 from customercase.domain.search import Term
 
-# Not in tables.py: these exist on one engine only and are made by the search migration.
+# Not in tables.py: these exist on one engine only and are made by the search migrations.
 SEARCH_VECTOR: sa.ColumnClause[Any] = sa.literal_column("ideas.search_vector")
 ideas_fts = sa.table("ideas_fts", sa.column("idea_id"), sa.column("forum_id"))
 ideas_trigram = sa.table("ideas_trigram", sa.column("idea_id"), sa.column("forum_id"))
+search_lexemes = sa.table("search_lexemes", sa.column("lexeme", sa.Text))  # every indexed word
 ideas_trigram_vocab = sa.table(
     "ideas_trigram_vocab", sa.column("term"), sa.column("col"), sa.column("doc")
 )
-SQLITE_SEARCH_TABLES = ("ideas_fts", "ideas_trigram")
+SEARCH_TABLES = ("ideas_fts", "ideas_trigram", "search_lexemes")  # and their shadow tables
 
 
 def _pg_term(term: Term) -> str:
