@@ -118,7 +118,7 @@ async def measure(app: object, path: str, runs: int) -> list[float]:
     return times
 
 
-async def main(backend: str, ideas: int, runs: int) -> None:
+async def main(backend: str, ideas: int, runs: int, list_cache: float) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     configure_logging("warning")
     if backend == "postgresql":
@@ -130,7 +130,11 @@ async def main(backend: str, ideas: int, runs: int) -> None:
         url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     container = build_container(
         read_settings(
-            {}, database_url=url, log_level="warning", secret_key=secrets.token_urlsafe(48)
+            {},
+            database_url=url,
+            log_level="warning",
+            secret_key=secrets.token_urlsafe(48),
+            list_cache_seconds=list_cache,
         )
     )
     try:
@@ -158,5 +162,11 @@ if __name__ == "__main__":
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--ideas", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument(
+        "--list-cache",
+        type=float,
+        default=0.0,
+        help="seconds the anonymous list is kept (0, the default here: every render reads it)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.backend, args.ideas, args.runs))
+    asyncio.run(main(args.backend, args.ideas, args.runs, args.list_cache))
