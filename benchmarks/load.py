@@ -28,6 +28,8 @@ class Request:
     body: bytes = b""
     content_type: str = "application/json"
     expect: tuple[int, ...] = (200,)
+    # Extra header lines, e.g. (("X-Forwarded-For", "198.18.0.1"),).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -95,6 +97,7 @@ class Connection:
         head = (
             f"{request.method} {request.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             f"{who.headers(unsafe)}"
+            + "".join(f"{name}: {value}\r\n" for name, value in request.headers)
         )
         if request.body or unsafe:
             head += (

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -26,11 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import asyncpg
 
@@ -60,6 +64,9 @@ REFERENCE: dict[str, tuple[str, str]] = {
     "comment": ("", "≥ 1,000"),
     "sign_in": ("≈60 per core-s (argon2id 17 ms)", ""),
     "search": ("p50 ≈ 2 ms, p95 ≈ 50 ms (FTS)", "p95 < 20 ms"),
+    "similar": ("", ""),
+    "inbound": ("", ""),
+    "search_1m": ("p50 ≈ 2 ms, p95 ≈ 50 ms (FTS)", "p95 < 20 ms"),
     "sqlite_list_anon": ("", ""),
     "sqlite_vote_unvote": ("p99 ≈ 820 ms at 50 conns", "p99 < 100 ms"),
 }
@@ -291,6 +298,8 @@ class Fixture:
     idea_ids: list[str]
     commented_ids: list[str]
     tokens: list[str]
+    mailbox_hash: str = ""
+    summaries: list[str] = field(default_factory=list)  # seeded ones, for similar-ideas queries
 
 
 async def undo_pool_votes(conn: asyncpg.Connection, pool_ids: list[str]) -> int:
@@ -341,9 +350,19 @@ async def pg_fixture(s: seed.Seed, sessions: int) -> Fixture:
                 s.forum_id,
             )
         ]
+        summaries = [
+            r["summary"]
+            for r in await conn.fetch(
+                "SELECT summary FROM ideas WHERE forum_id = $1 ORDER BY random() LIMIT 1000",
+                s.forum_id,
+            )
+        ]
+        mailbox_hash = await conn.fetchval(
+            "SELECT mailbox_hash FROM forums WHERE id = $1", s.forum_id
+        )
     finally:
         await conn.close()
-    return Fixture(s.forum_id, ideas, commented, tokens)
+    return Fixture(s.forum_id, ideas, commented, tokens, mailbox_hash, summaries)
 
 
 async def counters_exact(dsn: str, idea_ids: list[str]) -> int:
@@ -389,6 +408,12 @@ def scripts_for(fx: Fixture, identities: list[Identity]) -> dict[str, ScriptMake
         path = f"/api/v1/ideas/{rng.choice(fx.idea_ids)}/comments"
         return identities[worker], [Request("POST", path, comment_body, expect=(201,))]
 
+    similar_queries = itertools.cycle(similar_texts(fx.summaries or ["dark mode"]))
+
+    def similar(_: int) -> tuple[Identity, load.Script]:
+        q = quote_plus(next(similar_queries))
+        return anon, [Request("GET", f"/api/v1/forums/{fx.forum_id}/ideas/similar?q={q}")]
+
     return {
         "list_anon": list_anon,
         "list_signed_in": list_signed_in,
@@ -396,45 +421,161 @@ def scripts_for(fx: Fixture, identities: list[Identity]) -> dict[str, ScriptMake
         "comments": comments,
         "vote_unvote": vote_unvote,
         "comment": comment,
+        "search": search_scripts(fx.forum_id),
+        "similar": similar,
     }
 
 
-def search_queries(count: int = 200) -> list[str]:
-    """Mixed word frequency: common words (every match must be ranked), middling, rare, pairs."""
+def search_queries(count: int = 1000) -> list[str]:
+    """What people type in the search box: 1-3 words drawn as the seeded summaries draw them
+    (Zipf-like, so common words that match a large share of the forum and rare ones), the last
+    cut short as if still typing (bench_search.py does the same)."""
     rng = random.Random(9)
-    common, middle, rare = seed.WORDS[:10], seed.WORDS[40:120], seed.WORDS[-60:]
     queries = []
-    for n in range(count):
-        kind = n % 4
-        if kind == 0:
-            queries.append(rng.choice(common))
-        elif kind == 1:
-            queries.append(rng.choice(middle))
-        elif kind == 2:
-            queries.append(rng.choice(rare))
-        else:
-            queries.append(f"{rng.choice(middle)} {rng.choice(common + rare)}")
+    for _ in range(count):
+        words = rng.choices(seed.WORDS, seed.WORD_WEIGHTS, k=rng.randint(1, 3))
+        words[-1] = words[-1][: max(3, len(words[-1]) - rng.randint(0, 3))]
+        queries.append(" ".join(words))
     return queries
 
 
+def similar_texts(summaries: list[str]) -> list[str]:
+    """What the submit form sends for similar ideas: a summary already in the forum, as someone
+    else would word it: words shuffled, one letter pair swapped, the last word cut short."""
+    rng = random.Random(11)
+    texts = []
+    for summary in summaries:
+        words = summary.lower().split()
+        rng.shuffle(words)
+        i = rng.randrange(len(words))
+        if len(words[i]) > 3:
+            j = rng.randrange(len(words[i]) - 1)
+            words[i] = words[i][:j] + words[i][j + 1] + words[i][j] + words[i][j + 2 :]
+        words[-1] = words[-1][: max(3, len(words[-1]) - rng.randint(0, 3))]
+        texts.append(" ".join(words))
+    return texts
+
+
 def search_scripts(forum_id: str) -> ScriptMaker:
-    queries = iter(search_queries() * 100)
+    queries = itertools.cycle(search_queries())
     anon = Identity()
 
     def search(_: int) -> tuple[Identity, load.Script]:
-        q = next(queries).replace(" ", "+")
+        q = quote_plus(next(queries))
         return anon, [Request("GET", f"/api/v1/forums/{forum_id}/ideas?q={q}&limit=20")]
 
     return search
 
 
+# Sign-in is rate limited per account (10) and per address (60) in 15 minutes, by constants
+# (domain/limits.py): each request comes from an address of its own (X-Forwarded-For, which
+# `customercase serve` trusts from 127.0.0.1, FORWARDED_ALLOW_IPS' default) and the accounts
+# take turns, so every attempt is counted (that cost is measured) and none is refused.
+SIGN_IN_ACCOUNTS = 400
+
+
+def sign_in_accounts() -> list[int]:
+    """Pool users from the end of the pool: the signed-in browsers use its start."""
+    return [seed.POOL_USERS - 1 - n for n in range(SIGN_IN_ACCOUNTS)]
+
+
+async def sign_in_fixture(database: str, app_env: dict[str, str]) -> None:
+    """The sign-in accounts with a hash of the app's configured argon2 cost (the seed's cheaper
+    one would be rehashed on every sign-in), no sessions, and no rate-limit counters left."""
+    import argon2
+
+    from customercase.bootstrap import read_settings
+
+    settings = read_settings(app_env)
+    hasher = argon2.PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        type=argon2.Type.ID,
+    )
+    password_hash = hasher.hash(seed.PASSWORD)
+    ids = [seed.pool_user_id(n) for n in sign_in_accounts()]
+    conn = await asyncpg.connect(seed.dsn(database))
+    try:
+        await conn.execute(
+            "UPDATE users SET password_hash = $1 WHERE id = ANY($2::text[])", password_hash, ids
+        )
+        await conn.execute("DELETE FROM sessions WHERE user_id = ANY($1::text[])", ids)
+        await conn.execute("DELETE FROM rate_limits")
+    finally:
+        await conn.close()
+
+
 def sign_in_scripts(identities: list[Identity]) -> ScriptMaker:
+    accounts = sign_in_accounts()
+    turn = itertools.count()
+
     def sign_in(worker: int) -> tuple[Identity, load.Script]:
-        number = seed.POOL_USERS - 1 - worker
-        body = json.dumps({"email": seed.pool_email(number), "password": seed.PASSWORD}).encode()
-        return identities[worker], [Request("POST", "/api/v1/auth/signin", body)]
+        n = next(turn)
+        email = seed.pool_email(accounts[n % len(accounts)])
+        body = json.dumps({"email": email, "password": seed.PASSWORD}).encode()
+        # 198.18.0.0/15 is set aside for benchmarks (RFC 2544): 131,072 addresses, one each.
+        address = f"198.{18 + (n >> 16) % 2}.{(n >> 8) % 256}.{n % 256}"
+        request = Request(
+            "POST", "/api/v1/auth/signin", body, headers=(("X-Forwarded-For", address),)
+        )
+        return identities[worker], [request]
 
     return sign_in
+
+
+# Basic-auth credentials of the inbound webhook, set in the served app's environment only.
+INBOUND_USER, INBOUND_PASSWORD = "bench", secrets.token_urlsafe(16)
+INBOUND_ENV = {
+    "CUSTOMERCASE_POSTMARK_INBOUND_USERNAME": INBOUND_USER,
+    "CUSTOMERCASE_POSTMARK_INBOUND_PASSWORD": INBOUND_PASSWORD,
+}
+
+
+def inbound_scripts(fx: Fixture, app_env: dict[str, str], users: int) -> ScriptMaker:
+    """Postmark's inbound JSON from seeded users to the forum's mailbox, each a new MessageID:
+    half are new requests (an idea each), half replies to a notification about an idea (a
+    comment each, addressed as our reply addresses are: the forum hash, the idea, signed)."""
+    from customercase.bootstrap import build_addressing, read_settings
+    from customercase.domain.ids import IdeaId
+
+    signer = build_addressing(read_settings(app_env)).signer
+    rng = random.Random(13)
+    texts = similar_texts(fx.summaries or ["dark mode"])
+    auth = base64.b64encode(f"{INBOUND_USER}:{INBOUND_PASSWORD}".encode()).decode()
+    headers = (("Authorization", f"Basic {auth}"),)
+    anon = Identity()
+    turn = itertools.count()
+
+    def inbound(_: int) -> tuple[Identity, load.Script]:
+        n = next(turn)
+        sender = f"user{rng.randrange(users)}@bench.customercase.test"
+        reply_to = rng.choice(fx.idea_ids) if n % 2 else None
+        mailbox = signer.reply_hash(fx.mailbox_hash, IdeaId(reply_to) if reply_to else None)
+        to = f"inbox+{mailbox}@inbound.bench.test"
+        text = texts[n % len(texts)].capitalize()
+        body = {
+            "MessageID": str(uuid.uuid4()),
+            "From": sender,
+            "FromName": "Bench User",
+            "FromFull": {"Email": sender, "Name": "Bench User", "MailboxHash": ""},
+            "To": to,
+            "ToFull": [{"Email": to, "Name": "", "MailboxHash": mailbox}],
+            "MailboxHash": mailbox,
+            "Subject": f"Re: {text}" if reply_to else text,
+            "TextBody": f"{text}, please. Our team would use it every day.\n\nPat\n",
+            "HtmlBody": "",
+            "StrippedTextReply": f"Yes, {text.lower()} would help us too." if reply_to else "",
+            "Headers": [
+                {"Name": "X-Spam-Status", "Value": "No"},
+                {"Name": "Message-ID", "Value": f"<{uuid.uuid4().hex}@mail.bench.test>"},
+            ],
+            "Attachments": [],
+        }
+        path = "/webhooks/postmark/inbound"
+        return anon, [Request("POST", path, json.dumps(body).encode(), headers=headers)]
+
+    return inbound
 
 
 async def signed_in(server: Server, tokens: list[str], prime_path: str) -> list[Identity]:
@@ -682,7 +823,7 @@ async def run_postgres(opts: Options, s: seed.Seed, results: dict[str, Any]) -> 
 
     fx = await pg_fixture(s, opts.concurrency * 2)
     print(f"customercase serve on PostgreSQL ({s.database}), one worker")
-    extra = dict(kv.split("=", 1) for kv in opts.app_env)
+    extra = {**INBOUND_ENV, **dict(kv.split("=", 1) for kv in opts.app_env)}
     app = app_server("app-postgres", seed.app_url(s.database), extra)
     prime_path = f"/api/v1/forums/{fx.forum_id}/ideas?limit=1"
     await app.start("/healthz")
@@ -695,6 +836,7 @@ async def run_postgres(opts: Options, s: seed.Seed, results: dict[str, Any]) -> 
             bounds = write if route in ("vote_unvote", "comment") else read
             rows.append(await measure(route, app, maker, bounds, database=s.database))
         if not opts.routes or "sign_in" in opts.routes:
+            await sign_in_fixture(s.database, app.env)
             who = [Identity() for _ in range(opts.concurrency)]
             for w in who:
                 await load.prime("127.0.0.1", app.port, w, prime_path)
@@ -706,12 +848,20 @@ async def run_postgres(opts: Options, s: seed.Seed, results: dict[str, Any]) -> 
                     database=s.database,
                 )
             )  # fmt: skip
-        if s.search_forum_id and (not opts.routes or "search" in opts.routes):
-            # Today's q is a word filter (ILIKE); the search issue replaces it. 200 queries.
+        if not opts.routes or "inbound" in opts.routes:
+            # Last of the routes: every request adds an idea or a comment to the forum.
             rows.append(
                 await measure(
-                    "search", app, search_scripts(s.search_forum_id),
-                    Bounds(200, max(opts.seconds, 30), 4), database=s.database,
+                    "inbound", app, inbound_scripts(fx, app.env, s.plan.users), write,
+                    database=s.database,
+                )
+            )  # fmt: skip
+        if s.search_forum_id and (not opts.routes or "search_1m" in opts.routes):
+            # The 1M-summary forum of --search; 1,000 queries at most.
+            rows.append(
+                await measure(
+                    "search_1m", app, search_scripts(s.search_forum_id),
+                    Bounds(1000, max(opts.seconds, 30), 4), database=s.database,
                 )
             )  # fmt: skip
         results["memory"]["app_postgres_rss_mb"] = round(rss_mb(app.pid), 1)
