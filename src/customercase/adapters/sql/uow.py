@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from types import TracebackType
 from typing import Self
@@ -9,6 +10,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from customercase.adapters.sql.engine import SQLITE_IMMEDIATE, writer_lock
 from customercase.adapters.sql.moderation import SqlModerationRepository
 from customercase.adapters.sql.repositories import (
     SqlCommentRepository,
@@ -80,25 +82,32 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
         self._read_only = False  # asked for the next block
         self._reading = False  # the open block is read-only
+        self._writer: asyncio.Lock | None = None  # SQLite: held by the open write block
 
     def read_only(self) -> Self:
-        """The next block reads only: on PostgreSQL it runs in autocommit, without the BEGIN
+        """The next block reads only. On PostgreSQL it runs in autocommit, without the BEGIN
         and ROLLBACK round trips (each statement is consistent on its own under READ
-        COMMITTED, as it was inside the transaction). SQLite keeps its transaction: resetting
-        the driver's isolation level afterwards would undo the BEGIN recipe in engine.py, and
-        its round trips are in-process."""
-        self._read_only = self._engine.dialect.name == "postgresql"
+        COMMITTED, as it was inside the transaction). On SQLite it is a deferred transaction
+        (one snapshot) on a connection of its own, beside the writer: it does not queue."""
+        self._read_only = True
         return self
 
     async def __aenter__(self) -> Self:
         read_only, self._read_only = self._read_only, False
-        engine = _autocommit(self._engine) if read_only else self._engine
-        conn = await engine.connect()
+        sqlite = self._engine.dialect.name == "sqlite"
+        if sqlite and not read_only:
+            self._writer = writer_lock(self._engine)
+            await self._writer.acquire()
         try:
-            if not read_only:
-                await conn.begin()
+            conn = await _engine_for(self._engine, read_only).connect()
+            try:
+                if sqlite or not read_only:
+                    await conn.begin()
+            except BaseException:
+                await conn.close()
+                raise
         except BaseException:
-            await conn.close()
+            self._release_writer()
             raise
         self._conn = conn
         self._reading = read_only
@@ -135,7 +144,15 @@ class SqlUnitOfWork:
             if conn.in_transaction():
                 await conn.rollback()
         finally:
-            await conn.close()
+            try:
+                await conn.close()
+            finally:
+                self._release_writer()
+
+    def _release_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.release()
 
     async def ping(self) -> None:
         assert self._conn is not None, "ping() outside 'async with uow'"
@@ -147,7 +164,19 @@ class SqlUnitOfWork:
         await self._conn.commit()
 
 
+def _engine_for(engine: AsyncEngine, read_only: bool) -> AsyncEngine:
+    if engine.dialect.name == "sqlite":
+        return engine if read_only else _immediate(engine)
+    return _autocommit(engine) if read_only else engine
+
+
 @functools.lru_cache(maxsize=16)
 def _autocommit(engine: AsyncEngine) -> AsyncEngine:
     """The engine's autocommit view, sharing its pool; made once per engine, not per request."""
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@functools.lru_cache(maxsize=16)
+def _immediate(engine: AsyncEngine) -> AsyncEngine:
+    """The SQLite engine's view whose transactions begin IMMEDIATE (engine.py), for writers."""
+    return engine.execution_options(**{SQLITE_IMMEDIATE: True})
