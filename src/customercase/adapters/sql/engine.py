@@ -18,8 +18,8 @@ CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
 # SQLite: the one connection a write unit of work holds at a time, plus readers beside it.
 SQLITE_CONNECTIONS = 4
-# Execution option a write unit of work sets on its SQLite connection: BEGIN IMMEDIATE.
-SQLITE_IMMEDIATE = "customercase_sqlite_immediate"
+# Execution option of a read-only unit of work on SQLite: no BEGIN, each statement on its own.
+SQLITE_AUTOCOMMIT = "customercase_sqlite_autocommit"
 
 
 def make_engine(
@@ -126,9 +126,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # A write unit of work takes the write lock at BEGIN: a transaction that read first and
-    # then wrote could meet another process's write and fail with SQLITE_BUSY at once (no
-    # waiting helps a deferred transaction whose snapshot is stale); BEGIN IMMEDIATE waits
-    # (busy_timeout) before it has read anything.
-    immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # A write unit of work begins on the driver itself, IMMEDIATE (uow.py): it takes the write
+    # lock at BEGIN, because a transaction that read first and then wrote could meet another
+    # process's write and fail with SQLITE_BUSY at once (no waiting helps a deferred
+    # transaction whose snapshot is stale); BEGIN IMMEDIATE waits (busy_timeout) before it has
+    # read anything. SQLAlchemy then only joins it. A read-only unit runs in autocommit.
+    if conn.connection.driver_connection.in_transaction:
+        return
+    if conn.get_execution_options().get(SQLITE_AUTOCOMMIT, False):
+        return
+    conn.exec_driver_sql("BEGIN")

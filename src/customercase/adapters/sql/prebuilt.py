@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customercase.adapters.sql import tables as t
@@ -161,6 +162,37 @@ WITHDRAW_VOTE = (
     .returning(t.votes.c.created_at)
 )
 
+# SQLite's writes on the vote path, run by sqlite_rows(): a vote cast, if new (bind parameters
+# `idea_id`, `user_id`, `created_at`; a row back when it was inserted) ...
+CAST_VOTE_SQLITE = (
+    sqlite.insert(t.votes)
+    .values(
+        idea_id=sa.bindparam("idea_id", type_=t.ID),
+        user_id=sa.bindparam("user_id", type_=t.ID),
+        created_at=sa.bindparam("created_at", type_=t.UtcDateTime),
+    )
+    .on_conflict_do_nothing()
+    .returning(t.votes.c.idea_id)
+)
+# ... an idea's counters logged as they are before a move (bind parameter `moved_idea_id`;
+# exact, SQLite having one writer) ...
+LOG_COUNTERS_SQLITE = t.idea_moves.insert().from_select(
+    ["idea_id", "forum_id", "votes", "heat"],
+    sa.select(t.ideas.c.id, t.ideas.c.forum_id, t.ideas.c.votes, t.ideas.c.heat).where(
+        t.ideas.c.id == sa.bindparam("moved_idea_id", type_=t.ID)
+    ),
+)
+# ... and moved (bind parameters `idea_id`, `votes`, `comments`, `heat`).
+MOVE_COUNTERS_SQLITE = (
+    t.ideas.update()
+    .where(t.ideas.c.id == sa.bindparam("idea_id", type_=t.ID))
+    .values(
+        votes=t.ideas.c.votes + sa.bindparam("votes", type_=sa.Integer),
+        comments=t.ideas.c.comments + sa.bindparam("comments", type_=sa.Integer),
+        heat=t.ideas.c.heat + sa.bindparam("heat", type_=sa.Double),
+    )
+)
+
 # An idea's counters, locked (bind parameter `idea_id`): FOR NO KEY UPDATE, as the UPDATE that
 # follows takes, which does not wait for the FOR KEY SHARE locks that inserting a vote or comment
 # (a foreign key to the idea) holds.
@@ -226,7 +258,7 @@ async def rows(conn: AsyncConnection, stmt: sa.Select[Any], params: Mapping[str,
     sql, binds = compiled
     values = binds.construct_params(params)
     args = [values[name] for name in binds.positiontup]
-    driver = await _driver(conn)
+    driver = await driver_of(conn)
     try:
         # Read by attribute, as the mappers read SQLAlchemy rows (a namespace reads faster than
         # any wrapper around the record).
@@ -244,7 +276,7 @@ async def rows(conn: AsyncConnection, stmt: sa.Select[Any], params: Mapping[str,
     raise sa.exc.OperationalError(sql, args, gone, connection_invalidated=True) from gone
 
 
-async def _driver(conn: AsyncConnection) -> Any:
+async def driver_of(conn: AsyncConnection) -> Any:
     """The driver's connection under `conn` (asyncpg's, aiosqlite's); without the greenlet
     round trip of get_raw_connection() while the connection is checked out and valid, as it is
     in a unit of work."""
@@ -319,7 +351,7 @@ async def sqlite_rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any
         return list(result.all()) if result.returns_rows else []
     values = prepared.compiled.construct_params(params)
     args = [v if bind is None else bind(v) for n, bind in prepared.binds for v in (values[n],)]
-    driver = await _driver(conn)
+    driver = await driver_of(conn)
     try:
         raw = await driver.execute_fetchall(prepared.sql, args)
     except sqlite3.Error as error:

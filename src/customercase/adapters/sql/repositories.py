@@ -93,7 +93,6 @@ async def _move_counters(
     The row is locked before it is read (FOR NO KEY UPDATE; SQLite has one writer), so the
     logged values are exactly those the update starts from, whatever runs alongside.
     """
-    i = t.ideas.c
     if conn.dialect.name == "postgresql":
         # Through SQLAlchemy, not prebuilt.rows(): a lock needs the transaction begun.
         before = (await conn.execute(prebuilt.LOCK_COUNTERS, {"idea_id": idea_id})).one()
@@ -110,21 +109,10 @@ async def _move_counters(
         }
         await conn.execute(prebuilt.move_counters_pg(), move)
         return
-    current = sa.select(i.forum_id, i.votes, i.heat).where(i.id == idea_id)
-    before = (await conn.execute(current)).one()
-    await conn.execute(
-        t.idea_moves.insert().values(
-            idea_id=idea_id,
-            forum_id=before.forum_id,
-            votes=before.votes,
-            heat=before.heat,
-        )
-    )
-    await conn.execute(
-        t.ideas.update()
-        .where(i.id == idea_id)
-        .values(votes=i.votes + votes, comments=i.comments + comments, heat=i.heat + heat)
-    )
+    # SQLite: the log and the move on the driver's connection (prebuilt.sqlite_rows).
+    await prebuilt.sqlite_rows(conn, prebuilt.LOG_COUNTERS_SQLITE, {"moved_idea_id": idea_id})
+    move = {"idea_id": idea_id, "votes": votes, "comments": comments, "heat": heat}
+    await prebuilt.sqlite_rows(conn, prebuilt.MOVE_COUNTERS_SQLITE, move)
 
 
 def _user(row: sa.Row[Any]) -> User:
@@ -1115,18 +1103,28 @@ class SqlVoteRepository:
         self._half_life = half_life_days
 
     async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
-        inserted = await self._conn.execute(
-            _insert_ignoring_duplicates(self._conn, t.votes),
-            {"idea_id": idea_id, "user_id": user_id, "created_at": at},
-        )
-        if inserted.rowcount != 1:
+        params = {"idea_id": idea_id, "user_id": user_id, "created_at": at}
+        if self._conn.dialect.name == "sqlite":
+            inserted = bool(
+                await prebuilt.sqlite_rows(self._conn, prebuilt.CAST_VOTE_SQLITE, params)
+            )
+        else:
+            cast = await self._conn.execute(
+                _insert_ignoring_duplicates(self._conn, t.votes), params
+            )
+            inserted = cast.rowcount == 1
+        if not inserted:
             return False
         await _move_counters(self._conn, idea_id, votes=1, heat=heat_of(at, self._half_life))
         return True
 
     async def remove(self, idea_id: IdeaId, user_id: UserId) -> bool:
         params = {"vote_idea_id": idea_id, "vote_user_id": user_id}
-        cast_at = await self._conn.scalar(prebuilt.WITHDRAW_VOTE, params)
+        if self._conn.dialect.name == "sqlite":
+            withdrawn = await prebuilt.sqlite_rows(self._conn, prebuilt.WITHDRAW_VOTE, params)
+            cast_at = withdrawn[0].created_at if withdrawn else None
+        else:
+            cast_at = await self._conn.scalar(prebuilt.WITHDRAW_VOTE, params)
         if cast_at is None:
             return False
         await _move_counters(self._conn, idea_id, votes=-1, heat=-heat_of(cast_at, self._half_life))
