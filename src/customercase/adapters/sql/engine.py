@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -16,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 IDLE_PING_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
-# SQLite: the one connection a write unit of work holds at a time, plus readers beside it.
-SQLITE_CONNECTIONS = 4
+# SQLite: read-only units of work at once, each on a connection of its own; the pool holds
+# one more, always free for the one write unit of work at a time (sqlite_slots).
+SQLITE_READERS = 4
 # Execution option of a read-only unit of work on SQLite: no BEGIN, each statement on its own.
 SQLITE_AUTOCOMMIT = "customercase_sqlite_autocommit"
 
@@ -32,10 +34,10 @@ def make_engine(
     """An engine tuned for the database at `url`."""
     if url.startswith("sqlite"):
         # SQLite has a single writer. Write units of work queue in-process for the engine's
-        # writer_lock (FIFO), not on the file lock, whose busy handler sleeps and retries; reads
+        # writer slot (FIFO), not on the file lock, whose busy handler sleeps and retries; reads
         # run beside the writer on the other connections, which WAL allows.
         engine = create_async_engine(
-            url, pool_size=SQLITE_CONNECTIONS, max_overflow=0, pool_timeout=60, echo=echo
+            url, pool_size=SQLITE_READERS + 1, max_overflow=0, pool_timeout=60, echo=echo
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -82,26 +84,36 @@ def _ping_when_idle(idle_seconds: float) -> Any:
     return checkout
 
 
-_writer_locks: weakref.WeakKeyDictionary[Any, tuple[Any, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
+@dataclass(frozen=True, slots=True)
+class SqliteSlots:
+    """Who may hold one of a SQLite engine's connections: one writer, and SQLITE_READERS
+    readers, so the writer never waits in the pool behind readers (the pool's queue lets a
+    newcomer take a connection before a waiter that was woken for it)."""
+
+    loop: asyncio.AbstractEventLoop
+    writer: asyncio.Lock
+    readers: asyncio.Semaphore
 
 
-def writer_lock(engine: AsyncEngine) -> asyncio.Lock:
-    """The lock a write unit of work on this SQLite engine holds from BEGIN to its end.
+_slots: weakref.WeakKeyDictionary[Any, SqliteSlots] = weakref.WeakKeyDictionary()
+
+
+def sqlite_slots(engine: AsyncEngine) -> SqliteSlots:
+    """The slots of this SQLite engine; a write unit of work holds the writer's from BEGIN to
+    its end.
 
     One writer at a time is all SQLite allows; queueing here is first come, first served, while
     waiting on the file lock is polling with growing sleeps (busy_timeout), which is what made
     vote latency's tail hundreds of milliseconds at 50 connections. Other processes (the CLI,
-    the worker) still meet the file lock, and busy_timeout handles them. One lock per engine and
-    event loop (an asyncio.Lock belongs to the loop it first waits in).
+    the worker) still meet the file lock, and busy_timeout handles them. One set per engine and
+    event loop (asyncio's locks belong to the loop they first wait in).
     """
     loop = asyncio.get_running_loop()
-    held = _writer_locks.get(engine.sync_engine)
-    if held is None or held[0] is not loop:
-        held = (loop, asyncio.Lock())
-        _writer_locks[engine.sync_engine] = held
-    return held[1]
+    slots = _slots.get(engine.sync_engine)
+    if slots is None or slots.loop is not loop:
+        slots = SqliteSlots(loop, asyncio.Lock(), asyncio.Semaphore(SQLITE_READERS))
+        _slots[engine.sync_engine] = slots
+    return slots
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

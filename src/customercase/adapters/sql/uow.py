@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from customercase.adapters.sql import prebuilt
-from customercase.adapters.sql.engine import SQLITE_AUTOCOMMIT, writer_lock
+from customercase.adapters.sql.engine import SQLITE_AUTOCOMMIT, sqlite_slots
 from customercase.adapters.sql.moderation import SqlModerationRepository
 from customercase.adapters.sql.repositories import (
     SqlCommentRepository,
@@ -83,7 +83,8 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
         self._read_only = False  # asked for the next block
         self._reading = False  # the open block is read-only
-        self._writer: asyncio.Lock | None = None  # SQLite: held by the open write block
+        # SQLite: the slot (engine.py's sqlite_slots) the open block holds.
+        self._slot: asyncio.Lock | asyncio.Semaphore | None = None
 
     def read_only(self) -> Self:
         """The next block reads only. On PostgreSQL it runs in autocommit, without the BEGIN
@@ -97,9 +98,11 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         read_only, self._read_only = self._read_only, False
         sqlite = self._engine.dialect.name == "sqlite"
-        if sqlite and not read_only:
-            self._writer = writer_lock(self._engine)
-            await self._writer.acquire()
+        if sqlite:
+            slots = sqlite_slots(self._engine)
+            slot = slots.readers if read_only else slots.writer
+            await slot.acquire()
+            self._slot = slot
         try:
             conn = await _engine_for(self._engine, read_only).connect()
             try:
@@ -113,7 +116,7 @@ class SqlUnitOfWork:
                 await conn.close()
                 raise
         except BaseException:
-            self._release_writer()
+            self._release_slot()
             raise
         self._conn = conn
         self._reading = read_only
@@ -155,12 +158,12 @@ class SqlUnitOfWork:
             try:
                 await conn.close()
             finally:
-                self._release_writer()
+                self._release_slot()
 
-    def _release_writer(self) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.release()
+    def _release_slot(self) -> None:
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            slot.release()
 
     async def ping(self) -> None:
         assert self._conn is not None, "ping() outside 'async with uow'"
