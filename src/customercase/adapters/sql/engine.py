@@ -37,7 +37,15 @@ def make_engine(
         # writer slot (FIFO), not on the file lock, whose busy handler sleeps and retries; reads
         # run beside the writer on the other connections, which WAL allows.
         engine = create_async_engine(
-            url, pool_size=SQLITE_READERS + 1, max_overflow=0, pool_timeout=60, echo=echo
+            url,
+            pool_size=SQLITE_READERS + 1,
+            max_overflow=0,
+            pool_timeout=60,
+            # No ROLLBACK on every return to the pool (a hand-off to the driver's thread): a
+            # transaction SQLAlchemy began is rolled back when its connection closes, and one
+            # a unit of work began on the driver is ended by the unit of work (uow.py).
+            pool_reset_on_return=None,
+            echo=echo,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

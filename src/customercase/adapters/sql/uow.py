@@ -153,7 +153,12 @@ class SqlUnitOfWork:
             if conn.in_transaction():
                 await conn.rollback()
             elif await _driver_in_transaction(conn):
-                await prebuilt.sqlite_rows(conn, _ROLLBACK, {})
+                try:
+                    await prebuilt.sqlite_rows(conn, _ROLLBACK, {})
+                except BaseException:
+                    # Never back into the pool mid-transaction (it does not reset SQLite's).
+                    await conn.invalidate()
+                    raise
         finally:
             try:
                 await conn.close()
