@@ -162,6 +162,11 @@ WITHDRAW_VOTE = (
     .returning(t.votes.c.created_at)
 )
 
+# One idea as a voter sees it (bind parameters `idea_id`, `viewer_id`), its row locked as
+# LOCK_COUNTERS locks it (the joined rows are not locked): the lock of a vote's counter move,
+# which so also reads the view the vote answers with (PostgreSQL).
+LOCKED_VIEW = idea_view(True).with_for_update(key_share=True, of=t.ideas)
+
 # SQLite's writes on the vote path, run by sqlite_rows(): a vote cast, if new (bind parameters
 # `idea_id`, `user_id`, `created_at`; a row back when it was inserted) ...
 CAST_VOTE_SQLITE = (
@@ -235,11 +240,12 @@ def move_counters_pg() -> sa.Update:
 
 # Each read statement compiled for asyncpg, once: its SQL and the order of its parameters.
 # None: a statement with a list parameter (IN), which SQLAlchemy expands at every execution.
-_COMPILED: dict[sa.Select[Any], tuple[str, Any] | None] = {}
+_COMPILED: dict[Any, tuple[str, Any] | None] = {}
 
 
-async def rows(conn: AsyncConnection, stmt: sa.Select[Any], params: Mapping[str, Any]) -> list[Any]:
-    """The rows of a prebuilt read statement, by attribute.
+async def rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a prebuilt read statement (or, once the transaction is begun, a lock or a
+    write: see in_driver_transaction), by attribute.
 
     On PostgreSQL the statement, compiled once, runs on the asyncpg connection itself: through
     SQLAlchemy's execution layer the same query costs about seven times the CPU (greenlet
@@ -276,6 +282,12 @@ async def rows(conn: AsyncConnection, stmt: sa.Select[Any], params: Mapping[str,
     raise sa.exc.OperationalError(sql, args, gone, connection_invalidated=True) from gone
 
 
+async def in_driver_transaction(conn: AsyncConnection) -> bool:
+    """Whether asyncpg's connection under `conn` is in a transaction: SQLAlchemy begins it at
+    its first statement, so rows() runs in it from then on (and a lock taken there holds)."""
+    return bool((await driver_of(conn)).is_in_transaction())
+
+
 async def driver_of(conn: AsyncConnection) -> Any:
     """The driver's connection under `conn` (asyncpg's, aiosqlite's); without the greenlet
     round trip of get_raw_connection() while the connection is checked out and valid, as it is
@@ -289,7 +301,7 @@ async def driver_of(conn: AsyncConnection) -> Any:
     return driver
 
 
-def _compiled(stmt: sa.Select[Any], conn: AsyncConnection) -> tuple[str, Any] | None:
+def _compiled(stmt: Any, conn: AsyncConnection) -> tuple[str, Any] | None:
     if stmt not in _COMPILED:
         compiled = stmt.compile(dialect=conn.dialect)
         plain = compiled.positiontup is not None and not any(
