@@ -45,6 +45,9 @@ def make_engine(
             # transaction SQLAlchemy began is rolled back when its connection closes, and one
             # a unit of work began on the driver is ended by the unit of work (uow.py).
             pool_reset_on_return=None,
+            # The writer's statements may run on the event loop's thread (prebuilt.sqlite_rows),
+            # one at a time, while the driver's own thread is idle.
+            connect_args={"check_same_thread": False},
             echo=echo,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -311,6 +311,11 @@ def _compiled(stmt: Any, conn: AsyncConnection) -> tuple[str, Any] | None:
     return _COMPILED[stmt]
 
 
+# Key of a SQLite connection's info: its unit of work holds the write lock (BEGIN IMMEDIATE
+# done, COMMIT not begun), so sqlite_rows() may run statements on the event loop's thread.
+SQLITE_INLINE = "customercase_sqlite_inline"
+
+
 @dataclass(frozen=True, slots=True)
 class _SqliteStatement:
     """A statement compiled once for SQLite, with the type conversions SQLAlchemy would apply
@@ -365,7 +370,12 @@ async def sqlite_rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any
     args = [v if bind is None else bind(v) for n, bind in prepared.binds for v in (values[n],)]
     driver = await driver_of(conn)
     try:
-        raw = await driver.execute_fetchall(prepared.sql, args)
+        if conn.info.get(SQLITE_INLINE):
+            # The writer, holding SQLite's write lock: nothing can make it wait (WAL readers
+            # do not block it), so the statement runs here, without the hand-off.
+            raw = driver._conn.execute(prepared.sql, args).fetchall()
+        else:
+            raw = await driver.execute_fetchall(prepared.sql, args)
     except sqlite3.Error as error:
         raise sa.exc.DBAPIError.instance(prepared.sql, args, error, sqlite3.Error) from error
     columns = prepared.columns

@@ -110,6 +110,7 @@ class SqlUnitOfWork:
                     # On the driver, without the execution layer (~170 µs): see engine.py's
                     # _sqlite_begin for why IMMEDIATE.
                     await prebuilt.sqlite_rows(conn, _BEGIN_IMMEDIATE, {})
+                    conn.info[prebuilt.SQLITE_INLINE] = True
                 elif not read_only:
                     await conn.begin()
             except BaseException:
@@ -149,6 +150,7 @@ class SqlUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        conn.info.pop(prebuilt.SQLITE_INLINE, None)
         try:
             if conn.in_transaction():
                 await conn.rollback()
@@ -177,6 +179,8 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._conn is not None, "commit() outside 'async with uow'"
         assert not self._reading, "commit() in a read_only() block"
+        # COMMIT may checkpoint (disk writes, fsync): on the driver's thread.
+        self._conn.info.pop(prebuilt.SQLITE_INLINE, None)
         if self._conn.in_transaction():
             await self._conn.commit()
         elif await _driver_in_transaction(self._conn):
