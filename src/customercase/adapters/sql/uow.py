@@ -85,6 +85,7 @@ class SqlUnitOfWork:
         self._reading = False  # the open block is read-only
         # SQLite: the slot (engine.py's sqlite_slots) the open block holds.
         self._slot: asyncio.Lock | asyncio.Semaphore | None = None
+        self._inline = False  # SQLite: the open write block's statements run on the loop
 
     def read_only(self) -> Self:
         """The next block reads only. On PostgreSQL it runs in autocommit, without the BEGIN
@@ -111,6 +112,7 @@ class SqlUnitOfWork:
                     # _sqlite_begin for why IMMEDIATE.
                     await prebuilt.sqlite_rows(conn, _BEGIN_IMMEDIATE, {})
                     conn.info[prebuilt.SQLITE_INLINE] = True
+                    self._inline = True
                 elif not read_only:
                     await conn.begin()
             except BaseException:
@@ -150,7 +152,7 @@ class SqlUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        conn.info.pop(prebuilt.SQLITE_INLINE, None)
+        self._end_inline(conn)
         try:
             if conn.in_transaction():
                 await conn.rollback()
@@ -167,6 +169,12 @@ class SqlUnitOfWork:
             finally:
                 self._release_slot()
 
+    def _end_inline(self, conn: AsyncConnection) -> None:
+        # Only where it was set: reading info of an invalidated connection would reconnect.
+        if self._inline:
+            self._inline = False
+            conn.info.pop(prebuilt.SQLITE_INLINE, None)
+
     def _release_slot(self) -> None:
         slot, self._slot = self._slot, None
         if slot is not None:
@@ -180,7 +188,7 @@ class SqlUnitOfWork:
         assert self._conn is not None, "commit() outside 'async with uow'"
         assert not self._reading, "commit() in a read_only() block"
         # COMMIT may checkpoint (disk writes, fsync): on the driver's thread.
-        self._conn.info.pop(prebuilt.SQLITE_INLINE, None)
+        self._end_inline(self._conn)
         if self._conn.in_transaction():
             await self._conn.commit()
         elif await _driver_in_transaction(self._conn):
