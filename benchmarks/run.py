@@ -796,6 +796,7 @@ class Options:
     requests: int
     concurrency: int
     sqlite: bool
+    postgres: bool
     queries: int
     routes: list[str]
     app_env: list[str]
@@ -985,12 +986,13 @@ async def main_async(opts: Options) -> dict[str, Any]:
         "routes": [],
         "memory": {},
     }
-    s = await seed.ensure_seed(opts.scale, search=opts.search)
-    results["seed"] = {k: getattr(s.plan, k) for k in seed.Plan.__slots__}
-    await run_postgres(opts, s, results)
-    if opts.queries:
-        print(f"Per-query cost of the top-20 list, {opts.queries} queries each, in this process")
-        results["queries"] = await query_costs(s.database, s.forum_id, opts.queries)
+    if opts.postgres:
+        s = await seed.ensure_seed(opts.scale, search=opts.search)
+        results["seed"] = {k: getattr(s.plan, k) for k in seed.Plan.__slots__}
+        await run_postgres(opts, s, results)
+        if opts.queries:
+            print(f"Per-query cost of the top-20 list, {opts.queries} queries each, in process")
+            results["queries"] = await query_costs(s.database, s.forum_id, opts.queries)
     if opts.sqlite:
         await run_sqlite(opts, results)
     results["total_seconds"] = round(time.monotonic() - started)
@@ -1005,6 +1007,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000, help="most requests per route")
     parser.add_argument("--concurrency", type=int, default=16, help="connections per route")
     parser.add_argument("--no-sqlite", dest="sqlite", action="store_false")
+    parser.add_argument("--no-postgres", dest="postgres", action="store_false", help="SQLite only")
     parser.add_argument("--queries", type=int, default=1000, help="per-query runs (0: skip)")
     parser.add_argument("--route", dest="routes", action="append", default=[], help="only these")
     parser.add_argument(

@@ -1,4 +1,4 @@
-"""Counters stay exact when many people act at once (PostgreSQL, real transactions)."""
+"""Counters stay exact when many people act at once (real transactions, both databases)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ async def _counted_and_rows(container: Container, idea_id: IdeaId) -> tuple[int,
     return int(counted or 0), int(rows or 0)
 
 
-@pytest.mark.parametrize("container", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("container", ["sqlite", "postgresql"], indirect=True)
 async def test_two_hundred_people_voting_at_once_make_two_hundred_votes(
     container: Container,
 ) -> None:
@@ -40,7 +40,7 @@ async def test_two_hundred_people_voting_at_once_make_two_hundred_votes(
     assert await _counted_and_rows(container, idea_id) == (200, 200)
 
 
-@pytest.mark.parametrize("container", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("container", ["sqlite", "postgresql"], indirect=True)
 async def test_one_person_voting_fifty_times_at_once_makes_one_vote(container: Container) -> None:
     seeded = await forum_with_idea(container, 1)
     idea_id, voter = seeded.idea_id, seeded.users[0]
@@ -55,7 +55,7 @@ async def test_one_person_voting_fifty_times_at_once_makes_one_vote(container: C
     assert await _counted_and_rows(container, idea_id) == (1, 1)
 
 
-@pytest.mark.parametrize("container", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("container", ["sqlite", "postgresql"], indirect=True)
 async def test_votes_and_unvotes_racing_leave_the_counter_equal_to_the_rows(
     container: Container,
 ) -> None:

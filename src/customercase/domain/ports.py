@@ -360,6 +360,15 @@ class VoteRepository(Protocol):
         """Withdraw the vote and move the idea's counters with it; False if there was none."""
         ...
 
+    async def cast(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> IdeaView | None:
+        """add(), then the idea as the voter now sees it (None if it is gone): the adapter may
+        have it from the vote's own statements instead of reading it again."""
+        ...
+
+    async def withdraw(self, idea_id: IdeaId, user_id: UserId) -> IdeaView | None:
+        """remove(), then the idea as the user now sees it, as for cast()."""
+        ...
+
 
 class WatchRepository(Protocol):
     async def set(self, idea_id: IdeaId, user_id: UserId, watching: bool) -> None:

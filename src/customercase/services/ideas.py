@@ -179,8 +179,9 @@ async def vote(
         idea, _, viewer = await open_idea(uow, idea_id, user_id)
         user = require_user(viewer)
         idea.check_open()
-        await uow.votes.add(idea.id, user.id, clock.now())
-        view = await _view(uow, idea.id, user.id)
+        view = await uow.votes.cast(idea.id, user.id, clock.now())
+        if view is None:
+            raise IdeaNotFound()
         await uow.commit()
     return view
 
@@ -190,8 +191,9 @@ async def unvote(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) ->
     async with uow:
         idea, _, viewer = await open_idea(uow, idea_id, user_id)
         user = require_user(viewer)
-        await uow.votes.remove(idea.id, user.id)
-        view = await _view(uow, idea.id, user.id)
+        view = await uow.votes.withdraw(idea.id, user.id)
+        if view is None:
+            raise IdeaNotFound()
         await uow.commit()
     return view
 

@@ -640,6 +640,14 @@ class InMemoryVoteRepository:
 
         return self._tx.write(delete)
 
+    async def cast(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> IdeaView | None:
+        await self.add(idea_id, user_id, at)
+        return await InMemoryIdeaRepository(self._tx).view(idea_id, user_id)
+
+    async def withdraw(self, idea_id: IdeaId, user_id: UserId) -> IdeaView | None:
+        await self.remove(idea_id, user_id)
+        return await InMemoryIdeaRepository(self._tx).view(idea_id, user_id)
+
 
 class InMemoryWatchRepository:
     def __init__(self, tx: Transaction) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from types import TracebackType
 from typing import Self
@@ -9,6 +10,8 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from customercase.adapters.sql import prebuilt
+from customercase.adapters.sql.engine import SQLITE_AUTOCOMMIT, sqlite_slots
 from customercase.adapters.sql.moderation import SqlModerationRepository
 from customercase.adapters.sql.repositories import (
     SqlCommentRepository,
@@ -80,25 +83,43 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
         self._read_only = False  # asked for the next block
         self._reading = False  # the open block is read-only
+        # SQLite: the slot (engine.py's sqlite_slots) the open block holds.
+        self._slot: asyncio.Lock | asyncio.Semaphore | None = None
+        self._inline = False  # SQLite: the open write block's statements run on the loop
 
     def read_only(self) -> Self:
-        """The next block reads only: on PostgreSQL it runs in autocommit, without the BEGIN
+        """The next block reads only. On PostgreSQL it runs in autocommit, without the BEGIN
         and ROLLBACK round trips (each statement is consistent on its own under READ
-        COMMITTED, as it was inside the transaction). SQLite keeps its transaction: resetting
-        the driver's isolation level afterwards would undo the BEGIN recipe in engine.py, and
-        its round trips are in-process."""
-        self._read_only = self._engine.dialect.name == "postgresql"
+        COMMITTED, as it was inside the transaction). On SQLite it runs on a connection of its
+        own, beside the writer (it does not queue), in autocommit too: each statement reads
+        one snapshot, as on PostgreSQL."""
+        self._read_only = True
         return self
 
     async def __aenter__(self) -> Self:
         read_only, self._read_only = self._read_only, False
-        engine = _autocommit(self._engine) if read_only else self._engine
-        conn = await engine.connect()
+        sqlite = self._engine.dialect.name == "sqlite"
+        if sqlite:
+            slots = sqlite_slots(self._engine)
+            slot = slots.readers if read_only else slots.writer
+            await slot.acquire()
+            self._slot = slot
         try:
-            if not read_only:
-                await conn.begin()
+            conn = await _engine_for(self._engine, read_only).connect()
+            try:
+                if sqlite and not read_only:
+                    # On the driver, without the execution layer (~170 µs): see engine.py's
+                    # _sqlite_begin for why IMMEDIATE.
+                    await prebuilt.sqlite_rows(conn, _BEGIN_IMMEDIATE, {})
+                    conn.info[prebuilt.SQLITE_INLINE] = True
+                    self._inline = True
+                elif not read_only:
+                    await conn.begin()
+            except BaseException:
+                await conn.close()
+                raise
         except BaseException:
-            await conn.close()
+            self._release_slot()
             raise
         self._conn = conn
         self._reading = read_only
@@ -131,11 +152,33 @@ class SqlUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        self._end_inline(conn)
         try:
             if conn.in_transaction():
                 await conn.rollback()
+            elif await _driver_in_transaction(conn):
+                try:
+                    await prebuilt.sqlite_rows(conn, _ROLLBACK, {})
+                except BaseException:
+                    # Never back into the pool mid-transaction (it does not reset SQLite's).
+                    await conn.invalidate()
+                    raise
         finally:
-            await conn.close()
+            try:
+                await conn.close()
+            finally:
+                self._release_slot()
+
+    def _end_inline(self, conn: AsyncConnection) -> None:
+        # Only where it was set: reading info of an invalidated connection would reconnect.
+        if self._inline:
+            self._inline = False
+            conn.info.pop(prebuilt.SQLITE_INLINE, None)
+
+    def _release_slot(self) -> None:
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            slot.release()
 
     async def ping(self) -> None:
         assert self._conn is not None, "ping() outside 'async with uow'"
@@ -144,10 +187,41 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._conn is not None, "commit() outside 'async with uow'"
         assert not self._reading, "commit() in a read_only() block"
-        await self._conn.commit()
+        # COMMIT may checkpoint (disk writes, fsync): on the driver's thread.
+        self._end_inline(self._conn)
+        if self._conn.in_transaction():
+            await self._conn.commit()
+        elif await _driver_in_transaction(self._conn):
+            # SQLite: begun on the driver and not seen by SQLAlchemy since.
+            await prebuilt.sqlite_rows(self._conn, _COMMIT, {})
+
+
+_BEGIN_IMMEDIATE = sa.text("BEGIN IMMEDIATE")
+_COMMIT = sa.text("COMMIT")
+_ROLLBACK = sa.text("ROLLBACK")
+
+
+async def _driver_in_transaction(conn: AsyncConnection) -> bool:
+    """Whether SQLite's connection is in a transaction SQLAlchemy did not begin."""
+    if conn.dialect.name != "sqlite":
+        return False
+    return bool((await prebuilt.driver_of(conn)).in_transaction)
+
+
+def _engine_for(engine: AsyncEngine, read_only: bool) -> AsyncEngine:
+    if not read_only:
+        return engine
+    return _sqlite_autocommit(engine) if engine.dialect.name == "sqlite" else _autocommit(engine)
 
 
 @functools.lru_cache(maxsize=16)
 def _autocommit(engine: AsyncEngine) -> AsyncEngine:
     """The engine's autocommit view, sharing its pool; made once per engine, not per request."""
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@functools.lru_cache(maxsize=16)
+def _sqlite_autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The SQLite engine's view that issues no BEGIN (engine.py), for read-only blocks. (The
+    AUTOCOMMIT isolation level would reset the driver's own, undoing engine.py's recipe.)"""
+    return engine.execution_options(**{SQLITE_AUTOCOMMIT: True})
