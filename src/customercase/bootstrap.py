@@ -6,6 +6,7 @@ import hashlib
 import os
 import socket
 from collections.abc import Mapping
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -124,6 +125,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     outbox_retention_days: float = 30.0
     message_id_retention_days: float = 30.0
     housekeeping_seconds: float = 900.0
+    # A sync runner renews its hold on a forum with every page of issues; one that dies holds
+    # the forum until this has passed (another runner then takes over).
+    sync_lease_seconds: float = 300.0
     # Prometheus metrics at /metrics, for requests carrying "Bearer <metrics_token>" only.
     metrics: bool = False
     metrics_token: str = ""
@@ -272,6 +276,7 @@ def build_handlers(
         clock=clock,
         base_url=settings.base_url,
         holder=f"{socket.gethostname()}:{os.getpid()}",
+        sync_lease=timedelta(seconds=settings.sync_lease_seconds),
     )
     return dict.fromkeys(EMAIL_KINDS, email) | dict.fromkeys(TRACKER_KINDS, jobs)
 

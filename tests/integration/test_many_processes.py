@@ -156,6 +156,8 @@ def fleet(
         "CUSTOMERCASE_WORKER_POLL_SECONDS": "0.2",
         "CUSTOMERCASE_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
         "CUSTOMERCASE_WORKER_BATCH_SIZE": "20",
+        # The sync runner killed mid-pass must not hold the forum past the test's patience.
+        "CUSTOMERCASE_SYNC_LEASE_SECONDS": "5",
         "CUSTOMERCASE_LOG_LEVEL": "warning",
     }
     fleet = Fleet(env, tmp_path)

@@ -132,6 +132,7 @@ async def _sync(container: Container, forum: str | None, once: bool, interval: f
     import os
     import socket
     import uuid
+    from datetime import timedelta
 
     from customercase.domain.errors import DomainError
     from customercase.domain.ids import ForumId
@@ -160,6 +161,7 @@ async def _sync(container: Container, forum: str | None, once: bool, interval: f
                     clock=container.clock(),
                     holder=holder,
                     progress=show,
+                    lease=timedelta(seconds=container.settings().sync_lease_seconds),
                 )
             except DomainError as error:
                 failed += 1

@@ -391,15 +391,17 @@ async def sync_forum(
     clock: Clock,
     holder: str,
     progress: Callable[[SyncReport], Awaitable[None] | None] | None = None,
+    lease: timedelta = LEASE,
 ) -> SyncReport:
     """Reconcile everything updated in the forum's project since its cursor (all of it the
-    first time); one runner per forum at a time, the others skip it."""
+    first time); one runner per forum at a time, the others skip it. The runner's lease is
+    renewed with every page; one that dies holds the forum until `lease` has passed."""
     now = clock.now()
     async with uow:
         forum = await uow.forums.get(forum_id)
         if forum is None or forum.jira is None:
             raise ForumNotFound()
-        if not await uow.tracker.take_lease(forum_id, holder, now, now + LEASE):
+        if not await uow.tracker.take_lease(forum_id, holder, now, now + lease):
             await uow.commit()
             return SyncReport(forum_id, skipped=True)
         cursor = await uow.tracker.cursor(forum_id)
@@ -423,7 +425,7 @@ async def sync_forum(
             ]
             async with uow:
                 now = clock.now()
-                if not await uow.tracker.take_lease(forum_id, holder, now, now + LEASE):
+                if not await uow.tracker.take_lease(forum_id, holder, now, now + lease):
                     return report
                 await uow.tracker.lock_forum(forum_id)
                 take = _Reconciler(uow, forum, ids, clock, cursor is not None, read_at)

@@ -9,6 +9,7 @@ which staff then see with its reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from customercase.domain.errors import (
     ForumNotFound,
@@ -41,6 +42,7 @@ class TrackerJobs:
         clock: Clock,
         base_url: str,
         holder: str,
+        sync_lease: timedelta = tracker.LEASE,
     ) -> None:
         self._uow = uow
         self._trackers = trackers
@@ -49,6 +51,7 @@ class TrackerJobs:
         self._clock = clock
         self._base_url = base_url
         self._holder = holder
+        self._sync_lease = sync_lease
 
     async def handle(self, claims: Sequence[Claim]) -> list[Outcome]:
         return [await self._run(claim.notification) for claim in claims]
@@ -92,4 +95,5 @@ class TrackerJobs:
                 uow=self._uow,
                 trackers=self._trackers,
                 secrets=self._secrets,
+                lease=self._sync_lease,
             )
