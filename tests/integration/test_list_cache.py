@@ -139,3 +139,24 @@ async def test_a_time_to_live_of_zero_keeps_nothing(container: Container) -> Non
         after = await votes_seen(anonymous, forum["id"])
 
     assert (before, after) == ([1], [2])
+
+
+async def test_a_session_ended_server_side_lists_as_a_visitor(container: Container) -> None:
+    async with process(container, Seconds()) as browser:
+        staff, voter = await browser(), await browser()
+        await sign_up(staff)
+        voter_user = await sign_up(voter)
+        forum = await open_forum(staff)
+        idea = await submit(staff, forum["id"], "Export to CSV")
+        await voter.put(f"/api/v1/ideas/{idea['id']}/vote")
+        signed_in = (await voter.get(f"/api/v1/forums/{forum['id']}/ideas")).json()["items"][0]
+        async with container.uow() as uow:
+            await uow.sessions.delete_all_of(voter_user["id"])
+            await uow.commit()
+        ended = await voter.get(f"/api/v1/forums/{forum['id']}/ideas")
+
+    assert signed_in["voted_by_me"] is True
+    assert ended.status_code == 200  # the cookie it still sends names no session: a visitor
+    assert (
+        ended.json()["items"][0]["votes"] == 2 and ended.json()["items"][0]["voted_by_me"] is False
+    )

@@ -39,6 +39,18 @@ async def open_forum(
     return forum, await _admitted(uow, forum, user_id)
 
 
+async def readable_forum(uow: UnitOfWork, forum_id: ForumId, user_id: UserId | None) -> Forum:
+    """The forum, for a read that needs no viewer but whether they may see it; ForumNotFound
+    when absent or not visible. A public forum admits everyone, so only a private one reads who
+    the viewer is (a round trip a signed-in list of a public forum does not need)."""
+    forum = await uow.forums.get(forum_id)
+    if forum is None:
+        raise ForumNotFound()
+    if forum.is_private:
+        await _admitted(uow, forum, user_id)
+    return forum
+
+
 async def _admitted(uow: UnitOfWork, forum: Forum, user_id: UserId | None) -> Viewer:
     """The forum's viewer; ForumNotFound when the forum is not visible to them."""
     viewer = await viewer_of(uow, forum.vendor_id, forum, user_id)

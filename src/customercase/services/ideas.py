@@ -23,7 +23,13 @@ from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfW
 from customercase.domain.search import clean_text
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
 from customercase.domain.vendors import Forum
-from customercase.services.access import open_forum, open_idea, require_staff, require_user
+from customercase.services.access import (
+    open_forum,
+    open_idea,
+    readable_forum,
+    require_staff,
+    require_user,
+)
 from customercase.services.announce import announce_comment, announce_idea
 from customercase.services.spam import idea_text, open_case, poster_of, screen
 
@@ -145,7 +151,7 @@ async def _read_page(
     query: IdeaQuery, user_id: UserId | None, uow: UnitOfWork
 ) -> tuple[Forum, Page[IdeaView]]:
     async with uow.read_only():
-        forum, _ = await open_forum(uow, query.forum_id, user_id)
+        forum = await readable_forum(uow, query.forum_id, user_id)
         return forum, await uow.ideas.list(query, user_id)
 
 
@@ -157,7 +163,7 @@ async def similar_ideas(
 ) -> list[IdeaView]:
     """The likely duplicates of a summary being written: the best five, best first."""
     async with uow.read_only():
-        await open_forum(uow, forum_id, user_id)
+        await readable_forum(uow, forum_id, user_id)
         text = clean_text(text)
         if not text:
             return []

@@ -29,7 +29,12 @@ from customercase.domain.ports import (
 from customercase.domain.users import User
 from customercase.entrypoints.http.google import GoogleController
 from customercase.entrypoints.http.health import AvatarController, HealthController
-from customercase.entrypoints.http.ideas import ForumIdeasController, IdeaController, KeptBodies
+from customercase.entrypoints.http.ideas import (
+    FirstPages,
+    ForumIdeasController,
+    IdeaController,
+    KeptBodies,
+)
 from customercase.entrypoints.http.identity import SESSION_COOKIE, IdentityController
 from customercase.entrypoints.http.mail import (
     DeliveriesController,
@@ -145,13 +150,15 @@ def create_app(container: Container) -> Litestar:
     def provide_retention() -> RetentionPolicy:
         return settings.retention_policy
 
-    async def provide_user(request: Request[Any, Any, Any]) -> User | None:
-        token = request.cookies.get(SESSION_COOKIE)
+    async def user_of(token: str) -> User | None:
         if not token or len(token) > 128:
             return None
         return await authenticate(
             token, uow=container.uow(), clock=container.clock(), policy=settings.session_policy
         )
+
+    async def provide_user(request: Request[Any, Any, Any]) -> User | None:
+        return await user_of(request.cookies.get(SESSION_COOKIE, ""))
 
     worker = InProcessWorker(container) if settings.worker_in_process else None
 
@@ -241,7 +248,13 @@ def create_app(container: Container) -> Litestar:
         on_shutdown=[on_shutdown],
         response_cache_config=ResponseCacheConfig(),
         # For hooks that answer before dependencies are resolved (ideas.kept_list).
-        state=State({"kept": KeptBodies(lists, presenter)}),
+        state=State(
+            {
+                "first_pages": FirstPages(
+                    KeptBodies(lists, presenter), user_of, container.uow, lists, presenter
+                )
+            }
+        ),
         debug=False,
     )
 

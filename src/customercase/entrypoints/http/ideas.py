@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
@@ -78,15 +79,47 @@ class KeptBodies:
         return body
 
 
-async def kept_list(request: Request[Any, Any, Any]) -> bytes | None:
-    """The page the list cache kept, answered before the handler's parameters and dependencies
-    are resolved (Litestar resolves several in a task group: a quarter of a cached answer's CPU).
+UserOf = Callable[[str], Awaitable[DomainUser | None]]
 
-    Only a request with no session cookie and only first-page parameters is looked up; the
-    cache holds only what `ideas.list_ideas` chose to keep. Anything else, or a miss, goes on
-    to the handler (None)."""
+
+class FirstPages:
+    """What the list route's hook needs to answer a first page itself: the kept pages for
+    visitors, and for a signed-in viewer the service's page read afresh."""
+
+    def __init__(
+        self,
+        kept: KeptBodies,
+        user_of: UserOf,
+        uow: Callable[[], UnitOfWork],
+        lists: ListCache,
+        present: Presenter,
+    ) -> None:
+        self.kept = kept
+        self._user_of = user_of
+        self._uow = uow
+        self._lists = lists
+        self._present = present
+
+    async def signed_in(self, query: IdeaQuery, token: str) -> bytes | None:
+        """The page as this session's user sees it (their votes marked), or None for a session
+        that is not (or no longer) signed in: the handler then answers as it would anyone."""
+        user = await self._user_of(token)
+        if user is None:
+            return None
+        page = await ideas.list_ideas(query, user.id, uow=self._uow(), cache=self._lists)
+        return encode_json(self._present.idea_page(page))
+
+
+async def kept_list(request: Request[Any, Any, Any]) -> bytes | None:
+    """A first page answered before the handler's parameters and dependencies are resolved
+    (Litestar resolves several in a task group: a quarter of a cached answer's CPU).
+
+    Only first-page parameters are looked up here: a visitor gets the page the list cache kept,
+    if any (it holds only what `ideas.list_ideas` chose to keep), a signed-in viewer the page
+    read for them, as the handler would. Anything else, or a miss, goes on to the handler
+    (None)."""
     params = request.query_params
-    if SESSION_COOKIE in request.cookies or not LIST_PARAMETERS.issuperset(params.keys()):
+    if not LIST_PARAMETERS.issuperset(params.keys()):
         return None
     try:
         status = params.get("status")
@@ -98,8 +131,11 @@ async def kept_list(request: Request[Any, Any, Any]) -> bytes | None:
         )
     except ValueError:
         return None
-    kept: KeptBodies = request.app.state.kept
-    return kept.body(query)
+    pages: FirstPages = request.app.state.first_pages
+    token = request.cookies.get(SESSION_COOKIE)
+    if token is None:
+        return pages.kept.body(query)
+    return await pages.signed_in(query, token)
 
 
 class ForumIdeasController(Controller):
