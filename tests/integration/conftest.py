@@ -25,12 +25,14 @@ from dependency_injector import providers
 from litestar.types import ASGIApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from customercase.adapters.akismet import AkismetSpamFilter
 from customercase.adapters.jira.tracker import JiraIssueTrackers, RetryPolicy
 from customercase.adapters.sql.engine import make_engine
 from customercase.adapters.sql.migrate import upgrade
 from customercase.adapters.sql.tables import outbox
 from customercase.bootstrap import Container, build_container, read_settings, shutdown
 from customercase.entrypoints.http.app import create_asgi
+from tests.emulators.akismet import AkismetEmulator
 from tests.emulators.google import CLIENT_ID as GOOGLE_CLIENT_ID
 from tests.emulators.google import CLIENT_SECRET as GOOGLE_CLIENT_SECRET
 from tests.emulators.google import GoogleEmulator
@@ -318,3 +320,31 @@ def loop_container(
     yield loop, container
     loop.run_until_complete(container.engine().dispose())
     loop.close()
+
+
+@pytest.fixture(scope="session")
+def akismet_emulator() -> Iterator[tuple[AkismetEmulator, str]]:
+    """One Akismet emulator for the run; tests tell their calls apart by the text they send."""
+    emulator = AkismetEmulator()
+    with serving(emulator) as url:
+        yield emulator, url
+
+
+@asynccontextmanager
+async def akismet_filtering(
+    container: Container, emulated: tuple[AkismetEmulator, str]
+) -> AsyncIterator[AkismetEmulator]:
+    """The container's spam filter is the real Akismet adapter, pointed at the emulator."""
+    emulator, url = emulated
+    async with httpx.AsyncClient() as client:
+        adapter = AkismetSpamFilter(
+            api_key="test-key",
+            blog="http://testserver.local",
+            client=client,
+            api_url=url,
+            timeout_seconds=0.5,
+            retry_wait_seconds=0.01,
+        )
+        with container.spam.override(providers.Object(adapter)):
+            yield emulator
+    emulator.slow_seconds = 0.0

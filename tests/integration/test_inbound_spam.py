@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,12 +14,10 @@ import pytest
 import sqlalchemy as sa
 from dependency_injector import providers
 
-from customercase.adapters.akismet import AkismetSpamFilter
 from customercase.adapters.sql import tables as t
 from customercase.bootstrap import Container
 from customercase.entrypoints.http.app import create_asgi
 from tests.emulators.akismet import AkismetEmulator, Call
-from tests.emulators.server import serving
 from tests.inbound_corpus import payload
 from tests.integration.conftest import (
     INBOUND_ADDRESS,
@@ -27,6 +25,7 @@ from tests.integration.conftest import (
     INBOUND_USER,
     Browser,
     JiraWorld,
+    akismet_filtering,
     browsers_of,
 )
 from tests.integration.jira_steps import bound_forum
@@ -39,30 +38,13 @@ from tests.integration.test_inbound import (
 )
 
 
-@pytest.fixture(scope="module")
-def emulated() -> Iterator[tuple[AkismetEmulator, str]]:
-    emulator = AkismetEmulator()
-    with serving(emulator) as url:
-        yield emulator, url
-
-
 @pytest.fixture
 async def akismet(
-    mail_container: Container, emulated: tuple[AkismetEmulator, str]
+    mail_container: Container, akismet_emulator: tuple[AkismetEmulator, str]
 ) -> AsyncIterator[AkismetEmulator]:
     """The mail container's spam filter is Akismet, pointed at the emulator."""
-    emulator, url = emulated
-    async with httpx.AsyncClient() as client:
-        adapter = AkismetSpamFilter(
-            api_key="test-key",
-            blog="http://testserver.local",
-            client=client,
-            api_url=url,
-            timeout_seconds=0.5,
-            retry_wait_seconds=0.01,
-        )
-        with mail_container.spam.override(providers.Object(adapter)):
-            yield emulator
+    async with akismet_filtering(mail_container, akismet_emulator) as emulator:
+        yield emulator
 
 
 # What a receiving server's SPF check adds to every mail; Postmark passes it on in Headers.

@@ -4,52 +4,31 @@ emulator: held, dropped and published posts, a filter outage, and staff moderati
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from dependency_injector import providers
 
-from customercase.adapters.akismet import AkismetSpamFilter
 from customercase.adapters.sql import tables as t
 from customercase.bootstrap import Container
 from customercase.services.spam import recheck_posts
 from tests.emulators.akismet import AkismetEmulator, Call
-from tests.emulators.server import serving
-from tests.integration.conftest import Browser
+from tests.integration.conftest import Browser, akismet_filtering
 from tests.integration.test_pages import post_form
 from tests.integration.walk import open_forum, sign_up
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11) Firefox/133.0", "Referer": "https://ref.example/"}
 
 
-@pytest.fixture(scope="module")
-def emulated() -> Iterator[tuple[AkismetEmulator, str]]:
-    emulator = AkismetEmulator()
-    with serving(emulator) as url:
-        yield emulator, url
-
-
 @pytest.fixture
 async def akismet(
-    container: Container, emulated: tuple[AkismetEmulator, str]
+    container: Container, akismet_emulator: tuple[AkismetEmulator, str]
 ) -> AsyncIterator[AkismetEmulator]:
     """The container's spam filter is Akismet, pointed at the emulator."""
-    emulator, url = emulated
-    async with httpx.AsyncClient() as client:
-        adapter = AkismetSpamFilter(
-            api_key="test-key",
-            blog="http://testserver.local",
-            client=client,
-            api_url=url,
-            timeout_seconds=0.5,
-            retry_wait_seconds=0.01,
-        )
-        with container.spam.override(providers.Object(adapter)):
-            yield emulator
-    emulator.slow_seconds = 0.0
+    async with akismet_filtering(container, akismet_emulator) as emulator:
+        yield emulator
 
 
 async def person(browser: Browser, name: str) -> tuple[httpx.AsyncClient, dict[str, Any]]:
