@@ -111,11 +111,11 @@ async def submit_idea(
             await announce_idea(uow, forum, idea, description, now=now, ids=ids)
         view = await _view(uow, idea.id, author.id)
         await uow.commit()
-    _changed(cache, forum.id)
+    forget_kept_pages(cache, forum.id)
     return view
 
 
-def _changed(cache: ListCache | None, forum_id: ForumId | None) -> None:
+def forget_kept_pages(cache: ListCache | None, forum_id: ForumId | None) -> None:
     """After a change is committed: this process's kept pages of the forum go at once (other
     processes' expire within their time to live)."""
     if cache is not None:
@@ -296,7 +296,7 @@ async def change_status(
             )
         view = await _view(uow, idea.id, user_id)
         await uow.commit()
-    _changed(cache, idea.forum_id)
+    forget_kept_pages(cache, idea.forum_id)
     return view
 
 
@@ -338,7 +338,7 @@ async def merge_ideas(
             )
         view = await _view(uow, target.id, staff.id)
         await uow.commit()
-    _changed(cache, idea.forum_id)
+    forget_kept_pages(cache, idea.forum_id)
     return view
 
 
@@ -387,5 +387,5 @@ async def unmerge_idea(
         await uow.merges.unmerge(idea)
         view = await _view(uow, idea.id, staff.id)
         await uow.commit()
-    _changed(cache, idea.forum_id)
+    forget_kept_pages(cache, idea.forum_id)
     return view

@@ -14,6 +14,7 @@ from customercase.domain.spam import Case, CaseState, Moderation, Standing, Subm
 from customercase.domain.vendors import Forum
 from customercase.services.access import open_forum, require_staff
 from customercase.services.announce import announce_comment, announce_idea
+from customercase.services.ideas import forget_kept_pages
 from customercase.services.spam import set_moderation, submission_of
 
 
@@ -90,8 +91,7 @@ async def decide(
             standing = Standing.TRUSTED if cmd.approve else Standing.BLOCKED
             await uow.moderation.set_standing(forum.vendor_id, case.author_id, standing)
         await uow.commit()
-    if cache is not None:
-        cache.invalidate(forum.id)
+    forget_kept_pages(cache, forum.id)
     await _feedback(case, submission, approved=cmd.approve, spam=spam)
 
 
