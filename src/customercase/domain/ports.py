@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import NamedTuple, Protocol, Self
 
 from customercase.domain.avatars import Picture
 from customercase.domain.checks import Verification
@@ -313,6 +313,15 @@ class ForumRepository(Protocol):
         ...
 
 
+class OpenedIdea(NamedTuple):
+    """An idea, its forum, and the viewer asked about: that user and their staff role at the
+    forum's vendor (None for nobody, or a user who no longer exists)."""
+
+    idea: Idea
+    forum: Forum
+    viewer: tuple[User, Role | None] | None
+
+
 class IdeaRepository(Protocol):
     async def add(self, idea: Idea) -> None:
         """Store a new idea."""
@@ -322,9 +331,15 @@ class IdeaRepository(Protocol):
         """The idea with this id, or None."""
         ...
 
-    async def with_forum(self, idea_id: IdeaId) -> tuple[Idea, Forum] | None:
-        """The idea and its forum, read together (every use case on an idea checks both), or
-        None."""
+    async def opened(
+        self, idea_id: IdeaId, viewer_id: UserId | None, *, lock: bool = False
+    ) -> OpenedIdea | None:
+        """The idea and its forum, and for a viewer that user with their staff role at the
+        forum's vendor, read together (every use case on an idea checks them), or None.
+
+        With `lock`, in a unit of work that writes, the idea's counters stay as read until the
+        unit ends (its row locked, as a counter move locks it): the vote that follows in the
+        same unit may then move them without reading them again."""
         ...
 
     async def set_status(self, idea: Idea) -> None:

@@ -16,7 +16,12 @@ async def viewer_of(
     """The facts about a (possibly anonymous) user that decide what they may see."""
     if user_id is None:
         return Viewer(user=None)
-    found = await uow.users.with_role(user_id, vendor_id)
+    return await _viewer(uow, forum, await uow.users.with_role(user_id, vendor_id))
+
+
+async def _viewer(
+    uow: UnitOfWork, forum: Forum | None, found: tuple[User, Role | None] | None
+) -> Viewer:
     if found is None:
         return Viewer(user=None)
     user, role = found
@@ -60,17 +65,18 @@ async def _admitted(uow: UnitOfWork, forum: Forum, user_id: UserId | None) -> Vi
 
 
 async def open_idea(
-    uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None
+    uow: UnitOfWork, idea_id: IdeaId, user_id: UserId | None, *, lock: bool = False
 ) -> tuple[Idea, Forum, Viewer]:
-    """The idea, its forum and viewer; IdeaNotFound when absent or in a forum they can't see."""
-    found = await uow.ideas.with_forum(idea_id)
+    """The idea, its forum and viewer; IdeaNotFound when absent or in a forum they can't see.
+    With `lock`, its counters stay as read until the unit of work ends (IdeaRepository.opened):
+    for a vote, which then moves them without reading them again."""
+    found = await uow.ideas.opened(idea_id, user_id, lock=lock)
     if found is None:
         raise IdeaNotFound()
-    idea, forum = found
-    try:
-        viewer = await _admitted(uow, forum, user_id)
-    except ForumNotFound:
-        raise IdeaNotFound() from None
+    idea, forum, seen = found
+    viewer = await _viewer(uow, forum, seen)
+    if not forum.admits(viewer):
+        raise IdeaNotFound()
     # A held idea is its author's and the staff's alone (spam defence); to others it is absent.
     if not idea.is_visible_to(user_id, is_staff=viewer.is_staff):
         raise IdeaNotFound()

@@ -182,7 +182,8 @@ async def vote(
 ) -> IdeaView:
     """Vote for the idea; voting again changes nothing."""
     async with uow:
-        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        # Locked as read: the vote moves the counters read here (no second read).
+        idea, _, viewer = await open_idea(uow, idea_id, user_id, lock=True)
         user = require_user(viewer)
         idea.check_open()
         view = await uow.votes.cast(idea.id, user.id, clock.now())
@@ -195,7 +196,7 @@ async def vote(
 async def unvote(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
     """Withdraw the vote; withdrawing one that is not there changes nothing."""
     async with uow:
-        idea, _, viewer = await open_idea(uow, idea_id, user_id)
+        idea, _, viewer = await open_idea(uow, idea_id, user_id, lock=True)
         user = require_user(viewer)
         view = await uow.votes.withdraw(idea.id, user.id)
         if view is None:

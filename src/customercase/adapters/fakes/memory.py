@@ -68,6 +68,7 @@ from customercase.domain.ports import (
     InboundLog,
     MergeRepository,
     ModerationRepository,
+    OpenedIdea,
     Outbox,
     ParticipantRepository,
     RateLimitRepository,
@@ -515,13 +516,18 @@ class InMemoryIdeaRepository:
     async def get(self, idea_id: IdeaId) -> Idea | None:
         return self._tx.read().ideas.get(idea_id)
 
-    async def with_forum(self, idea_id: IdeaId) -> tuple[Idea, Forum] | None:
+    async def opened(
+        self, idea_id: IdeaId, viewer_id: UserId | None, *, lock: bool = False
+    ) -> OpenedIdea | None:
+        # No lock to take: blocks of this unit of work run one at a time.
         db = self._tx.read()
         idea = db.ideas.get(idea_id)
         forum = db.forums.get(idea.forum_id) if idea else None
         if idea is None or forum is None or not forum_is_live(db, forum.id):
             return None
-        return idea, forum
+        user = db.users.get(viewer_id) if viewer_id is not None else None
+        seen = (user, db.staff.get((forum.vendor_id, user.id))) if user else None
+        return OpenedIdea(idea, forum, seen)
 
     async def set_status(self, idea: Idea) -> None:
         def update(db: Tables) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customercase.adapters.sql import tables as t
@@ -100,6 +100,59 @@ IDEA_WITH_FORUM = (
         t.ideas.c.id == sa.bindparam("idea_id", type_=t.ID), vendor_is_live(t.forums.c.vendor_id)
     )
 )
+
+VIEWER_PREFIX = "viewer__"
+
+
+@functools.cache
+def opened_idea(lock: bool) -> sa.Select[Any]:
+    """An idea with its forum (columns forum__<name>), and for a viewer (bind parameter
+    `viewer_id`, may be NULL) that user (viewer__<name>, NULL when there is none), their staff
+    role at the forum's vendor (`viewer_role`), their vote (`voted_by_me`, `voted_at`) and
+    watch (`is_watching`), with the author's name: what every use case on an idea checks, and
+    the view a vote answers with, in one statement (bind parameter `idea_id`).
+
+    With `lock` the idea's row is locked as LOCK_COUNTERS locks it (FOR NO KEY UPDATE; the
+    joined rows are not locked), so a counter move in the same transaction starts from exactly
+    these counters."""
+    viewer_id = sa.bindparam("viewer_id", type_=t.ID)
+    viewer = t.users.alias("viewer")
+    author = t.users.alias("author")
+    source = (
+        t.ideas.join(t.forums, t.forums.c.id == t.ideas.c.forum_id)
+        .join(author, author.c.id == t.ideas.c.author_id)
+        .outerjoin(viewer, viewer.c.id == viewer_id)
+        .outerjoin(
+            t.staff,
+            sa.and_(t.staff.c.user_id == viewer_id, t.staff.c.vendor_id == t.forums.c.vendor_id),
+        )
+        .outerjoin(
+            t.votes, sa.and_(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == viewer_id)
+        )
+        .outerjoin(
+            t.watches,
+            sa.and_(t.watches.c.idea_id == t.ideas.c.id, t.watches.c.user_id == viewer_id),
+        )
+    )
+    stmt = (
+        sa.select(
+            t.ideas,
+            *(c.label(FORUM_PREFIX + c.name) for c in t.forums.c),
+            *(c.label(VIEWER_PREFIX + c.name) for c in viewer.c),
+            t.staff.c.role.label("viewer_role"),
+            author.c.name.label("author_name"),
+            t.votes.c.user_id.is_not(None).label("voted_by_me"),
+            t.votes.c.created_at.label("voted_at"),
+            sa.func.coalesce(t.watches.c.watching, sa.false()).label("is_watching"),
+        )
+        .select_from(source)
+        .where(
+            t.ideas.c.id == sa.bindparam("idea_id", type_=t.ID),
+            vendor_is_live(t.forums.c.vendor_id),
+        )
+    )
+    return stmt.with_for_update(key_share=True, of=t.ideas) if lock else stmt
+
 
 # A user and their staff role at a vendor, if any (bind parameters `user_id`, `vendor_id`).
 USER_WITH_ROLE = (
@@ -238,6 +291,72 @@ def move_counters_pg() -> sa.Update:
     )
 
 
+def _move_logged(write: Any, delta: int, heat: sa.ColumnElement[Any]) -> sa.Update:
+    """Log the idea's counters as locked before (bind parameters `moved_idea_id`,
+    `moved_forum_id`, `votes_before`, `heat_before`) and move them by `delta` votes and `heat`,
+    both only when `write` (a CTE of a vote's INSERT or DELETE) wrote a row; returning the
+    votes after the move, so no row back means nothing moved."""
+    i = t.ideas.c
+    logged = t.idea_moves.insert().from_select(
+        ["idea_id", "forum_id", "votes", "heat"],
+        sa.select(
+            sa.bindparam("moved_idea_id", type_=t.ID),
+            sa.bindparam("moved_forum_id", type_=t.ID),
+            sa.bindparam("votes_before", type_=sa.Integer),
+            sa.bindparam("heat_before", type_=sa.Double),
+        ).where(sa.exists(sa.select(write.c[0]))),
+    )
+    return (
+        t.ideas.update()
+        .where(i.id == sa.bindparam("idea_id", type_=t.ID), sa.exists(sa.select(write.c[0])))
+        .values(votes=i.votes + delta, heat=i.heat + heat)
+        .returning(i.votes)
+        .add_cte(write, logged.cte("logged"))
+    )
+
+
+@functools.cache
+def cast_and_move_pg() -> sa.Update:
+    """A vote cast and, if it is new, its counter move logged and made: one statement, run
+    when the idea's row is already locked by this transaction (opened_idea(lock=True)), so
+    nothing in it waits and the logged counters are those locked. Bind parameters: `idea_id`,
+    `user_id`, `created_at`, `heat`, and those of _move_logged.
+
+    With the lock taken in an earlier statement, this is not the single-statement vote that
+    deadlocked (move_counters_pg): its UPDATE meets a row nobody else can change."""
+    cast = (
+        postgresql.insert(t.votes)
+        .values(
+            idea_id=sa.bindparam("idea_id", type_=t.ID),
+            user_id=sa.bindparam("user_id", type_=t.ID),
+            created_at=sa.bindparam("created_at", type_=t.UtcDateTime),
+        )
+        .on_conflict_do_nothing()
+        .returning(t.votes.c.idea_id)
+        .cte("cast")
+    )
+    return _move_logged(cast, 1, sa.bindparam("heat", type_=sa.Double))
+
+
+@functools.cache
+def withdraw_and_move_pg() -> sa.Update:
+    """The vote cast at `cast_at` withdrawn and its counter move logged and made, as
+    cast_and_move_pg() (`heat` is the weight it added, positive). A vote cast at another time
+    (withdrawn and cast again meanwhile) is left alone: no row back, and the caller withdraws
+    it the long way."""
+    gone = (
+        t.votes.delete()
+        .where(
+            t.votes.c.idea_id == sa.bindparam("idea_id", type_=t.ID),
+            t.votes.c.user_id == sa.bindparam("user_id", type_=t.ID),
+            t.votes.c.created_at == sa.bindparam("cast_at", type_=t.UtcDateTime),
+        )
+        .returning(t.votes.c.idea_id)
+        .cte("gone")
+    )
+    return _move_logged(gone, -1, -sa.bindparam("heat", type_=sa.Double))
+
+
 # Each read statement compiled for asyncpg, once: its SQL and the order of its parameters.
 # None: a statement with a list parameter (IN), which SQLAlchemy expands at every execution.
 _COMPILED: dict[Any, tuple[str, Any] | None] = {}
@@ -269,17 +388,33 @@ async def rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> l
         # Read by attribute, as the mappers read SQLAlchemy rows (a namespace reads faster than
         # any wrapper around the record).
         return [SimpleNamespace(**r) for r in await driver.fetch(sql, *args)]
-    except asyncpg.PostgresError as error:
-        if not isinstance(error, asyncpg.PostgresConnectionError):
-            raise sa.exc.DBAPIError(sql, args, error) from error
-        gone: Exception = error
     except Exception as error:
-        # Lost (OSError, a closed connection) or left mid-operation (asyncpg's
-        # InternalClientError after a failure in flight): unusable either way.
-        gone = error
+        raise await _driver_error(conn, sql, args, error) from error
+
+
+async def command(conn: AsyncConnection, sql: str) -> None:
+    """A statement without parameters or rows (BEGIN, COMMIT, ROLLBACK) on PostgreSQL's driver
+    connection, in one round trip of the simple query protocol; errors as rows() raises them."""
+    driver = await driver_of(conn)
+    try:
+        await driver.execute(sql)
+    except Exception as error:
+        raise await _driver_error(conn, sql, [], error) from error
+
+
+async def _driver_error(
+    conn: AsyncConnection, sql: str, args: list[Any], error: Exception
+) -> Exception:
+    """SQLAlchemy's error for what asyncpg raised, as its execution layer would raise it."""
+    if isinstance(error, asyncpg.PostgresError) and not isinstance(
+        error, asyncpg.PostgresConnectionError
+    ):
+        return sa.exc.DBAPIError(sql, args, error)
+    # Lost (OSError, a closed connection) or left mid-operation (asyncpg's
+    # InternalClientError after a failure in flight, or a cancellation): unusable either way.
     # The pool must not hand this connection out again; the request gets a 503.
-    await conn.invalidate(gone)
-    raise sa.exc.OperationalError(sql, args, gone, connection_invalidated=True) from gone
+    await conn.invalidate(error)
+    return sa.exc.OperationalError(sql, args, error, connection_invalidated=True)
 
 
 async def in_driver_transaction(conn: AsyncConnection) -> bool:

@@ -50,6 +50,7 @@ from customercase.domain.notifications import (
     NotificationKind,
     OutboxStats,
 )
+from customercase.domain.ports import OpenedIdea
 from customercase.domain.privacy import (
     DELETED_NAME,
     PersonalData,
@@ -155,7 +156,7 @@ async def _move_counters_pg(
     return replace(seen, idea=moved)
 
 
-def _user(row: sa.Row[Any]) -> User:
+def _user(row: sa.Row[Any] | _Prefixed) -> User:
     return User(
         UserId(row.id),
         row.email,
@@ -771,9 +772,16 @@ def _pg_candidates(
     return sa.select(every).ext(postgresql.distinct_on(every.c.id)).subquery("candidates")
 
 
+# What a writing unit of work has read of the ideas whose rows it locked (opened(lock=True)),
+# by id: the vote that follows moves their counters from there, without reading them again.
+# Shared by the unit's repositories; None in a read-only unit (no lock outlives a statement).
+Locked = dict[IdeaId, Any]
+
+
 class SqlIdeaRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, locked: Locked | None = None) -> None:
         self._conn = conn
+        self._locked = locked
 
     async def add(self, idea: Idea) -> None:
         await self._conn.execute(
@@ -804,10 +812,26 @@ class SqlIdeaRepository:
         row = (await self._conn.execute(t.ideas.select().where(t.ideas.c.id == idea_id))).first()
         return _idea(row) if row else None
 
-    async def with_forum(self, idea_id: IdeaId) -> tuple[Idea, Forum] | None:
-        params = {"idea_id": idea_id}
-        row = _first(await prebuilt.rows(self._conn, prebuilt.IDEA_WITH_FORUM, params))
-        return (_idea(row), _forum(_Prefixed(row, prebuilt.FORUM_PREFIX))) if row else None
+    async def opened(
+        self, idea_id: IdeaId, viewer_id: UserId | None, *, lock: bool = False
+    ) -> OpenedIdea | None:
+        # SQLite needs no row lock: a writing unit holds the database's (BEGIN IMMEDIATE).
+        locking = lock and self._locked is not None
+        stmt = prebuilt.opened_idea(locking and self._conn.dialect.name == "postgresql")
+        params = {"idea_id": idea_id, "viewer_id": viewer_id}
+        row = _first(await prebuilt.rows(self._conn, stmt, params))
+        if row is None:
+            return None
+        if locking:
+            assert self._locked is not None
+            self._locked[idea_id] = row
+        seen = None
+        if row.viewer__id is not None:
+            seen = (
+                _user(_Prefixed(row, prebuilt.VIEWER_PREFIX)),
+                Role(row.viewer_role) if row.viewer_role else None,
+            )
+        return OpenedIdea(_idea(row), _forum(_Prefixed(row, prebuilt.FORUM_PREFIX)), seen)
 
     async def set_status(self, idea: Idea) -> None:
         await self._conn.execute(
@@ -1201,10 +1225,28 @@ class SqlIdeaRepository:
 _NOT_MOVED: Any = object()
 
 
+def _before(seen: Any) -> dict[str, Any]:
+    """The counters as locked, for the idea_moves log of a move (prebuilt._move_logged)."""
+    return {
+        "moved_idea_id": seen.id,
+        "moved_forum_id": seen.forum_id,
+        "votes_before": seen.votes,
+        "heat_before": seen.heat,
+    }
+
+
+def _voted(view: IdeaView, voted: bool, moved: int) -> IdeaView:
+    """The view after the viewer's vote is `voted`, its counter moved by `moved`."""
+    return replace(view, idea=replace(view.idea, votes=view.idea.votes + moved), voted_by_me=voted)
+
+
 class SqlVoteRepository:
-    def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:
+    def __init__(
+        self, conn: AsyncConnection, half_life_days: float, locked: Locked | None = None
+    ) -> None:
         self._conn = conn
         self._half_life = half_life_days
+        self._locked = locked
 
     async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
         return await self._cast(idea_id, user_id, at, None) is not _NOT_MOVED
@@ -1213,16 +1255,67 @@ class SqlVoteRepository:
         return await self._withdraw(idea_id, user_id, None) is not _NOT_MOVED
 
     async def cast(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> IdeaView | None:
+        seen = self._seen(idea_id, user_id)
+        if seen is not None:
+            return await self._cast_seen(seen, user_id, at)
         view = await self._cast(idea_id, user_id, at, user_id)
         if view is _NOT_MOVED:  # voted before: nothing moved, so nothing read yet
             return await SqlIdeaRepository(self._conn).view(idea_id, user_id)
         return cast(IdeaView | None, view)
 
     async def withdraw(self, idea_id: IdeaId, user_id: UserId) -> IdeaView | None:
+        seen = self._seen(idea_id, user_id)
+        if seen is not None and seen.voted_at is not None:
+            view = await self._withdraw_seen(seen, user_id)
+            if view is not None:
+                return view
+            # Not the vote seen (withdrawn, or withdrawn and cast again, while the lock was
+            # awaited): the long way, which withdraws whatever vote is there now.
         view = await self._withdraw(idea_id, user_id, user_id)
+        if view is _NOT_MOVED and seen is not None:
+            return _voted(SqlIdeaRepository._view(seen), False, 0)
         if view is _NOT_MOVED:
             return await SqlIdeaRepository(self._conn).view(idea_id, user_id)
         return cast(IdeaView | None, view)
+
+    def _seen(self, idea_id: IdeaId, user_id: UserId) -> Any:
+        """The idea as this unit of work read it, its row locked since, when the viewer read
+        was this user (opened(lock=True)); used once: a move changes what was read."""
+        if self._locked is None:
+            return None
+        seen = self._locked.pop(idea_id, None)
+        return seen if seen is not None and seen.viewer__id == user_id else None
+
+    async def _cast_seen(self, seen: Any, user_id: UserId, at: datetime) -> IdeaView:
+        weight = heat_of(at, self._half_life)
+        params = {
+            "idea_id": seen.id,
+            "user_id": user_id,
+            "created_at": at,
+            "heat": weight,
+            **_before(seen),
+        }
+        if self._conn.dialect.name == "postgresql":
+            moved = bool(await prebuilt.rows(self._conn, prebuilt.cast_and_move_pg(), params))
+        else:
+            moved = await self._cast(seen.id, user_id, at, None) is not _NOT_MOVED
+        return _voted(SqlIdeaRepository._view(seen), True, 1 if moved else 0)
+
+    async def _withdraw_seen(self, seen: Any, user_id: UserId) -> IdeaView | None:
+        """The seen vote withdrawn with its move, or None when it is not there."""
+        if self._conn.dialect.name != "postgresql":
+            moved = await self._withdraw(seen.id, user_id, None) is not _NOT_MOVED
+            return _voted(SqlIdeaRepository._view(seen), False, -1 if moved else 0)
+        params = {
+            "idea_id": seen.id,
+            "user_id": user_id,
+            "cast_at": seen.voted_at,
+            "heat": heat_of(seen.voted_at, self._half_life),
+            **_before(seen),
+        }
+        if not await prebuilt.rows(self._conn, prebuilt.withdraw_and_move_pg(), params):
+            return None
+        return _voted(SqlIdeaRepository._view(seen), False, -1)
 
     async def _cast(
         self, idea_id: IdeaId, user_id: UserId, at: datetime, viewer_id: UserId | None

@@ -14,6 +14,7 @@ from customercase.adapters.sql import prebuilt
 from customercase.adapters.sql.engine import SQLITE_AUTOCOMMIT, sqlite_slots
 from customercase.adapters.sql.moderation import SqlModerationRepository
 from customercase.adapters.sql.repositories import (
+    Locked,
     SqlCommentRepository,
     SqlForumRepository,
     SqlIdeaRepository,
@@ -114,7 +115,10 @@ class SqlUnitOfWork:
                     conn.info[prebuilt.SQLITE_INLINE] = True
                     self._inline = True
                 elif not read_only:
-                    await conn.begin()
+                    # PostgreSQL: begun on asyncpg's connection, under SQLAlchemy's in
+                    # autocommit (_engine_for), so the prebuilt statements run there too
+                    # (prebuilt.rows) and the rest through SQLAlchemy, all in this transaction.
+                    await prebuilt.command(conn, "BEGIN")
             except BaseException:
                 await conn.close()
                 raise
@@ -127,8 +131,9 @@ class SqlUnitOfWork:
         self.sessions = SqlSessionRepository(conn)
         self.vendors = SqlVendorRepository(conn)
         self.forums = SqlForumRepository(conn)
-        self.ideas = SqlIdeaRepository(conn)
-        self.votes = SqlVoteRepository(conn, self._half_life)
+        locked: Locked | None = None if read_only else {}
+        self.ideas = SqlIdeaRepository(conn, locked)
+        self.votes = SqlVoteRepository(conn, self._half_life, locked)
         self.watches = SqlWatchRepository(conn)
         self.comments = SqlCommentRepository(conn, self._half_life)
         self.participants = SqlParticipantRepository(conn)
@@ -156,12 +161,14 @@ class SqlUnitOfWork:
         try:
             if conn.in_transaction():
                 await conn.rollback()
-            elif await _driver_in_transaction(conn):
+            if await _driver_in_transaction(conn):
                 try:
-                    await prebuilt.sqlite_rows(conn, _ROLLBACK, {})
+                    await _end_on_driver(conn, "ROLLBACK")
                 except BaseException:
-                    # Never back into the pool mid-transaction (it does not reset SQLite's).
-                    await conn.invalidate()
+                    # Never back into the pool mid-transaction (the pool resets only what
+                    # SQLAlchemy began).
+                    if not conn.invalidated:
+                        await conn.invalidate()
                     raise
         finally:
             try:
@@ -190,28 +197,41 @@ class SqlUnitOfWork:
         # COMMIT may checkpoint (disk writes, fsync): on the driver's thread.
         self._end_inline(self._conn)
         if self._conn.in_transaction():
+            # SQLAlchemy's own (autobegun, in autocommit on PostgreSQL: nothing at the driver).
             await self._conn.commit()
-        elif await _driver_in_transaction(self._conn):
-            # SQLite: begun on the driver and not seen by SQLAlchemy since.
-            await prebuilt.sqlite_rows(self._conn, _COMMIT, {})
+        if await _driver_in_transaction(self._conn):
+            # Begun on the driver (__aenter__) and not seen by SQLAlchemy.
+            await _end_on_driver(self._conn, "COMMIT")
 
 
 _BEGIN_IMMEDIATE = sa.text("BEGIN IMMEDIATE")
-_COMMIT = sa.text("COMMIT")
-_ROLLBACK = sa.text("ROLLBACK")
+_SQLITE_END = {"COMMIT": sa.text("COMMIT"), "ROLLBACK": sa.text("ROLLBACK")}
+
+
+async def _end_on_driver(conn: AsyncConnection, verb: str) -> None:
+    if conn.dialect.name == "sqlite":
+        await prebuilt.sqlite_rows(conn, _SQLITE_END[verb], {})
+    else:
+        await prebuilt.command(conn, verb)
 
 
 async def _driver_in_transaction(conn: AsyncConnection) -> bool:
-    """Whether SQLite's connection is in a transaction SQLAlchemy did not begin."""
-    if conn.dialect.name != "sqlite":
+    """Whether the driver's connection is in a transaction SQLAlchemy did not begin (one an
+    invalidated connection had is gone with it)."""
+    if conn.invalidated:
         return False
-    return bool((await prebuilt.driver_of(conn)).in_transaction)
+    driver = await prebuilt.driver_of(conn)
+    if conn.dialect.name == "sqlite":
+        return bool(driver.in_transaction)
+    return bool(driver.is_in_transaction())
 
 
 def _engine_for(engine: AsyncEngine, read_only: bool) -> AsyncEngine:
+    if engine.dialect.name == "postgresql":
+        return _autocommit(engine)  # a write unit of work begins on the driver
     if not read_only:
         return engine
-    return _sqlite_autocommit(engine) if engine.dialect.name == "sqlite" else _autocommit(engine)
+    return _sqlite_autocommit(engine)
 
 
 @functools.lru_cache(maxsize=16)
