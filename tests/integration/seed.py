@@ -64,3 +64,5 @@ async def mark_verified(container: Container, user_id: str) -> None:
         await conn.execute(
             sa.update(t.users).where(t.users.c.id == user_id).values(email_verified=True)
         )
+    # As verify_email does: this process's kept sessions of the user see the change at once.
+    container.session_cache().drop_user(UserId(user_id))

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import pytest
 
+from customercase.adapters.fakes.memory import InMemoryUnitOfWork
 from customercase.adapters.fakes.system import FakePasswordHasher
+from customercase.adapters.local.sessions import LocalSessionCache
 from customercase.domain.errors import BadCredentials, EmailTaken, InvalidField, NotFound
 from customercase.domain.ids import UserId
-from customercase.domain.users import User, hash_token
+from customercase.domain.users import OneTimeToken, TokenPurpose, User, hash_token
 from customercase.services.identity import (
+    ResetPassword,
     SignedIn,
     SignIn,
     SignUp,
     authenticate,
+    delete_account,
     display_name,
     get_me,
+    reset_password,
     sign_in,
     sign_out,
     sign_up,
 )
 from tests.builders import PASSWORD, World
+from tests.unit.test_session_cache import Ticking
 
 
 @pytest.fixture
@@ -324,3 +332,182 @@ async def test_display_name_is_the_users_name_and_not_their_email(world: World) 
 async def test_display_name_of_an_unknown_user_is_not_found(world: World) -> None:
     with pytest.raises(NotFound):
         await display_name(UserId("nobody"), uow=world.uow)
+
+
+# ---------------------------------------------------------------- with the session cache
+
+
+class CountingUnitOfWork(InMemoryUnitOfWork):
+    """Counts the transactions opened: each is a database round trip in the real one."""
+
+    opened = 0
+
+    async def __aenter__(self) -> Self:
+        self.opened += 1
+        return await super().__aenter__()
+
+
+@pytest.fixture
+def ticking() -> Ticking:
+    return Ticking()
+
+
+@pytest.fixture
+def cache(ticking: Ticking) -> LocalSessionCache:
+    return LocalSessionCache(2.0, clock=ticking)
+
+
+async def who_is_kept(world: World, cache: LocalSessionCache, token: str) -> User | None:
+    return await authenticate(
+        token, uow=world.uow, clock=world.clock, policy=world.policy, session_cache=cache
+    )
+
+
+async def test_a_kept_session_answers_without_the_database(
+    world: World, cache: LocalSessionCache
+) -> None:
+    signed = await signed_up(world)
+    world.uow = CountingUnitOfWork(world.store)
+    await who_is_kept(world, cache, signed.token)
+
+    user = await who_is_kept(world, cache, signed.token)
+
+    assert user == signed.user
+    assert world.uow.opened == 1
+
+
+async def test_a_session_ended_elsewhere_is_honoured_once_the_kept_one_expires(
+    world: World, cache: LocalSessionCache, ticking: Ticking
+) -> None:
+    signed = await signed_up(world)
+    await who_is_kept(world, cache, signed.token)
+    # Another process signs the session out: this one's memory does not hear of it.
+    await sign_out(signed.token, uow=world.uow)
+    within = await who_is_kept(world, cache, signed.token)
+    ticking.now += 2.0
+
+    after = await who_is_kept(world, cache, signed.token)
+
+    assert (within, after) == (signed.user, None)
+
+
+async def test_a_kept_session_still_ends_at_the_idle_timeout(
+    world: World, cache: LocalSessionCache
+) -> None:
+    signed = await signed_up(world)
+    await who_is_kept(world, cache, signed.token)
+    world.clock.advance(world.policy.idle_seconds)
+
+    user = await who_is_kept(world, cache, signed.token)
+
+    assert user is None
+    assert hash_token(signed.token) not in world.store.tables.sessions
+
+
+async def test_a_kept_session_still_ends_at_its_lifetime(
+    world: World, cache: LocalSessionCache
+) -> None:
+    signed = await signed_up(world)
+    step = world.policy.idle_seconds // 2
+    for _ in range(world.policy.lifetime_seconds // step - 1):
+        world.clock.advance(step)
+        assert await who_is_kept(world, cache, signed.token) is not None
+    world.clock.advance(step - 1)
+    # Touched and kept a second before its end: no touch is due when the end comes.
+    assert await who_is_kept(world, cache, signed.token) is not None
+    world.clock.advance(1)
+
+    user = await who_is_kept(world, cache, signed.token)
+
+    assert user is None
+
+
+async def test_a_due_touch_is_written_though_the_session_is_kept(
+    world: World, cache: LocalSessionCache
+) -> None:
+    signed = await signed_up(world)
+    await who_is_kept(world, cache, signed.token)
+    now = world.clock.advance(world.policy.touch_every_seconds)
+
+    await who_is_kept(world, cache, signed.token)
+
+    assert world.store.tables.sessions[hash_token(signed.token)].last_seen_at == now
+
+
+async def test_a_touch_keeps_the_session_answering_from_memory(
+    world: World, cache: LocalSessionCache
+) -> None:
+    signed = await signed_up(world)
+    world.uow = CountingUnitOfWork(world.store)
+    world.clock.advance(world.policy.touch_every_seconds)
+    await who_is_kept(world, cache, signed.token)
+    opened = world.uow.opened
+
+    await who_is_kept(world, cache, signed.token)
+
+    assert world.uow.opened == opened
+
+
+async def test_sign_out_forgets_the_kept_session_at_once(
+    world: World, cache: LocalSessionCache
+) -> None:
+    signed = await signed_up(world)
+    await who_is_kept(world, cache, signed.token)
+
+    await sign_out(signed.token, uow=world.uow, session_cache=cache)
+
+    assert await who_is_kept(world, cache, signed.token) is None
+
+
+async def test_sign_in_forgets_the_kept_session_it_replaces(
+    world: World, cache: LocalSessionCache
+) -> None:
+    first = await signed_up(world)
+    await who_is_kept(world, cache, first.token)
+
+    await sign_in(
+        SignIn("ada@example.org", PASSWORD, first.token),
+        uow=world.uow,
+        hasher=world.hasher,
+        clock=world.clock,
+        ids=world.ids,
+        session_cache=cache,
+    )
+
+    assert await who_is_kept(world, cache, first.token) is None
+
+
+async def test_a_password_reset_forgets_every_kept_session_of_the_user(
+    world: World, cache: LocalSessionCache
+) -> None:
+    first, second = await signed_up(world), await signed_in(world)
+    await who_is_kept(world, cache, first.token)
+    await who_is_kept(world, cache, second.token)
+    async with world.uow as uow:
+        reset = OneTimeToken.issue(
+            "reset-token", TokenPurpose.PASSWORD_RESET, first.user.id, world.clock.now()
+        )
+        await uow.tokens.add(reset)
+        await uow.commit()
+
+    await reset_password(
+        ResetPassword("reset-token", "a new long passphrase"),
+        uow=world.uow,
+        hasher=world.hasher,
+        clock=world.clock,
+        session_cache=cache,
+    )
+
+    assert await who_is_kept(world, cache, first.token) is None
+    assert await who_is_kept(world, cache, second.token) is None
+
+
+async def test_deleting_the_account_forgets_its_kept_sessions(
+    world: World, cache: LocalSessionCache
+) -> None:
+    signed = await signed_up(world)
+    await who_is_kept(world, cache, signed.token)
+
+    await delete_account(signed.user.id, uow=world.uow, session_cache=cache)
+
+    assert await who_is_kept(world, cache, signed.token) is None

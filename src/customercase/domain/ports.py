@@ -766,6 +766,34 @@ class EmailComposer(Protocol):
         ...
 
 
+class SessionCache(Protocol):
+    """Signed-in sessions and their users, kept a few seconds so that a signed-in request
+    need not ask the database who is signed in. Keyed by the token's hash, never the token.
+    The service decides when an entry may answer (alive, no touch due); the cache only keeps
+    it, and forgets at once what this process changed (sign-out, password reset, ...)."""
+
+    def version(self) -> int:
+        """A mark taken before reading a session; `put` drops the entry if anything was
+        dropped since, so a session read before a sign-out is never kept after it."""
+        ...
+
+    def get(self, token_hash: str) -> tuple[Session, User] | None:
+        """The session kept under this token hash, and its user, if still fresh; else None."""
+        ...
+
+    def put(self, session: Session, user: User, version: int) -> None:
+        """Keep the session and its user for the time to live, unless dropped since `version`."""
+        ...
+
+    def drop(self, token_hash: str) -> None:
+        """Forget the session under this token hash at once."""
+        ...
+
+    def drop_user(self, user_id: UserId) -> None:
+        """Forget every session of the user at once."""
+        ...
+
+
 class ListCache(Protocol):
     """First pages of idea lists as an anonymous visitor sees them, kept a few seconds: the
     busiest page of a forum is the same for every visitor, so it is read and mapped once per

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from customercase.domain.errors import (
     BadCredentials,
@@ -27,7 +27,14 @@ from customercase.domain.limits import (
     SIGN_UP_PER_ADDRESS,
 )
 from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Clock, IdentityProvider, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    IdentityProvider,
+    Ids,
+    PasswordHasher,
+    SessionCache,
+    UnitOfWork,
+)
 from customercase.domain.privacy import PersonalData
 from customercase.domain.users import (
     SIGN_IN_FLOW_LIFETIME,
@@ -87,6 +94,18 @@ async def _start_session(
     return token
 
 
+def _forget(session_cache: SessionCache | None, token: str | None) -> None:
+    """After a commit that ended this session: this process stops answering it from memory."""
+    if session_cache is not None and token:
+        session_cache.drop(hash_token(token))
+
+
+def _forget_user(session_cache: SessionCache | None, user_id: UserId) -> None:
+    """After a commit that ended the user's sessions or changed what a session's User carries."""
+    if session_cache is not None:
+        session_cache.drop_user(user_id)
+
+
 _LINK_KINDS = {
     TokenPurpose.PASSWORD_RESET: NotificationKind.ACCOUNT_RECOVERY,
     TokenPurpose.EMAIL_VERIFICATION: NotificationKind.EMAIL_VERIFICATION,
@@ -111,7 +130,13 @@ async def _send_link(
 
 
 async def sign_up(
-    cmd: SignUp, *, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock, ids: Ids
+    cmd: SignUp,
+    *,
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    clock: Clock,
+    ids: Ids,
+    session_cache: SessionCache | None = None,
 ) -> SignedIn:
     """Create an account with a password and sign it in."""
     email = normalise_email(cmd.email)
@@ -129,11 +154,18 @@ async def sign_up(
         await _send_link(uow, user, TokenPurpose.EMAIL_VERIFICATION, clock=clock, ids=ids)
         token = await _start_session(uow, user, cmd.previous_token, clock=clock, ids=ids)
         await uow.commit()
+    _forget(session_cache, cmd.previous_token)
     return SignedIn(user, token)
 
 
 async def sign_in(
-    cmd: SignIn, *, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock, ids: Ids
+    cmd: SignIn,
+    *,
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    clock: Clock,
+    ids: Ids,
+    session_cache: SessionCache | None = None,
 ) -> SignedIn:
     """Check the password and start a fresh session; one error for every failure."""
     try:
@@ -151,42 +183,74 @@ async def sign_in(
         stored = user.password_hash if user else None
         if not await hasher.verify(stored, cmd.password) or user is None or stored is None:
             raise BadCredentials()
-        if hasher.needs_rehash(stored):
+        rehashed = hasher.needs_rehash(stored)
+        if rehashed:
             await uow.users.set_password_hash(user.id, await hasher.hash(cmd.password))
         token = await _start_session(uow, user, cmd.previous_token, clock=clock, ids=ids)
         await uow.commit()
+    _forget(session_cache, cmd.previous_token)
+    if rehashed:
+        _forget_user(session_cache, user.id)
     return SignedIn(user, token)
 
 
-async def sign_out(token: str, *, uow: UnitOfWork) -> None:
+async def sign_out(
+    token: str, *, uow: UnitOfWork, session_cache: SessionCache | None = None
+) -> None:
     """End the session behind this token."""
     async with uow:
         await uow.sessions.delete(hash_token(token))
         await uow.commit()
+    _forget(session_cache, token)
 
 
 async def authenticate(
-    token: str, *, uow: UnitOfWork, clock: Clock, policy: SessionPolicy
+    token: str,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: SessionPolicy,
+    session_cache: SessionCache | None = None,
 ) -> User | None:
     """The user signed in with this token, or None when it is unknown, idle or too old."""
     token_hash = hash_token(token)
     now = clock.now()
-    # Every signed-in request comes through here: one read, and a write only when one is due.
+    # Every signed-in request comes through here. A session kept in memory answers alone while
+    # it is alive by its own timestamps and no touch is due; otherwise the database decides.
+    kept = session_cache.get(token_hash) if session_cache is not None else None
+    if kept is not None:
+        session, user = kept
+        if _is_alive(session, now, policy) and not _touch_due(session, now, policy):
+            return user
+    version = session_cache.version() if session_cache is not None else 0
+    # One read, and a write only when one is due.
     async with uow.read_only():
         found = await uow.sessions.with_user(token_hash)
     if found is None:
         return None
     session, user = found
-    if not session.is_alive(now, policy.idle_seconds, policy.lifetime_seconds):
+    if not _is_alive(session, now, policy):
         async with uow:
             await uow.sessions.delete(token_hash)
             await uow.commit()
+        _forget(session_cache, token)
         return None
-    if (now - session.last_seen_at).total_seconds() >= policy.touch_every_seconds:
+    if _touch_due(session, now, policy):
         async with uow:
             await uow.sessions.touch(token_hash, now)
             await uow.commit()
+        session = replace(session, last_seen_at=now)
+    if session_cache is not None:
+        session_cache.put(session, user, version)
     return user
+
+
+def _is_alive(session: Session, now: datetime, policy: SessionPolicy) -> bool:
+    return session.is_alive(now, policy.idle_seconds, policy.lifetime_seconds)
+
+
+def _touch_due(session: Session, now: datetime, policy: SessionPolicy) -> bool:
+    return (now - session.last_seen_at).total_seconds() >= policy.touch_every_seconds
 
 
 async def get_me(user_id: UserId, *, uow: UnitOfWork) -> Me:
@@ -249,7 +313,12 @@ async def request_password_reset(
 
 
 async def reset_password(
-    cmd: ResetPassword, *, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock
+    cmd: ResetPassword,
+    *,
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    clock: Clock,
+    session_cache: SessionCache | None = None,
 ) -> None:
     """Set a new password from a reset link; the link dies and every session of the user ends."""
     check_password(cmd.password)
@@ -265,9 +334,17 @@ async def reset_password(
         await uow.users.mark_email_verified(user_id)
         await uow.sessions.delete_all_of(user_id)
         await uow.commit()
+    _forget_user(session_cache, user_id)
 
 
-async def verify_email(cmd: VerifyEmail, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> str | None:
+async def verify_email(
+    cmd: VerifyEmail,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
+    session_cache: SessionCache | None = None,
+) -> str | None:
     """Mark the email verified from its link; a new session token if the caller was its owner.
 
     Verification can open private forums to the user (their domain now counts), a change of
@@ -282,10 +359,19 @@ async def verify_email(cmd: VerifyEmail, *, uow: UnitOfWork, clock: Clock, ids: 
         await uow.users.mark_email_verified(user_id)
         new_token = await _rotate(uow, user_id, cmd.session_token, clock=clock, ids=ids)
         await uow.commit()
+    # A verified email can open private forums: every session of the user must see it now.
+    _forget_user(session_cache, user_id)
     return new_token
 
 
-async def rotate_session(token: str, *, uow: UnitOfWork, clock: Clock, ids: Ids) -> str | None:
+async def rotate_session(
+    token: str,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
+    session_cache: SessionCache | None = None,
+) -> str | None:
     """Swap the session's token for a new one after its privileges changed; None if it is gone."""
     async with uow:
         session = await uow.sessions.get(hash_token(token))
@@ -293,6 +379,8 @@ async def rotate_session(token: str, *, uow: UnitOfWork, clock: Clock, ids: Ids)
             return None
         new_token = await _rotate(uow, session.user_id, token, clock=clock, ids=ids)
         await uow.commit()
+    if new_token is not None:
+        _forget(session_cache, token)
     return new_token
 
 
@@ -344,13 +432,16 @@ async def export_my_data(user_id: UserId, *, uow: UnitOfWork) -> PersonalData:
         return await uow.users.personal_data(user)
 
 
-async def delete_account(user_id: UserId, *, uow: UnitOfWork) -> None:
+async def delete_account(
+    user_id: UserId, *, uow: UnitOfWork, session_cache: SessionCache | None = None
+) -> None:
     """Erase the account's personal data and sign it out everywhere; its posts stay, unnamed."""
     async with uow:
         if await uow.vendors.solely_administered_by(user_id):
             raise LastAdmin()
         await uow.users.erase(user_id)
         await uow.commit()
+    _forget_user(session_cache, user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +479,7 @@ async def finish_google_sign_in(
     provider: IdentityProvider,
     clock: Clock,
     ids: Ids,
+    session_cache: SessionCache | None = None,
 ) -> SignedIn:
     """Complete the flow: the account of that Google identity, linked or created, signed in.
 
@@ -404,10 +496,12 @@ async def finish_google_sign_in(
     found = await provider.identify(cmd.code, flow.code_verifier, cmd.redirect_uri, flow.nonce)
     async with uow:
         user = await uow.users.by_google_subject(found.subject)
+        linked = False
         if user is None:
             user = await uow.users.by_email(normalise_email(found.email))
             if user is not None:
                 await uow.users.link_google(user.id, found.subject)
+                linked = True
         if user is None:
             user = User(
                 UserId(ids.new_id()),
@@ -420,4 +514,7 @@ async def finish_google_sign_in(
             await uow.users.add(user)
         token = await _start_session(uow, user, cmd.previous_token, clock=clock, ids=ids)
         await uow.commit()
+    _forget(session_cache, cmd.previous_token)
+    if linked:
+        _forget_user(session_cache, user.id)
     return SignedIn(user, token)

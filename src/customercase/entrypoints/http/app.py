@@ -23,6 +23,7 @@ from customercase.domain.ports import (
     ListCache,
     PasswordHasher,
     SecretBox,
+    SessionCache,
     SpamFilter,
     UnitOfWork,
 )
@@ -116,6 +117,11 @@ def create_app(container: Container) -> Litestar:
     def provide_lists() -> ListCache:
         return lists
 
+    session_cache = container.session_cache()
+
+    def provide_session_cache() -> SessionCache:
+        return session_cache
+
     def provide_spam() -> SpamFilter:
         return container.spam()
 
@@ -154,7 +160,11 @@ def create_app(container: Container) -> Litestar:
         if not token or len(token) > 128:
             return None
         return await authenticate(
-            token, uow=container.uow(), clock=container.clock(), policy=settings.session_policy
+            token,
+            uow=container.uow(),
+            clock=container.clock(),
+            policy=settings.session_policy,
+            session_cache=session_cache,
         )
 
     async def provide_user(request: Request[Any, Any, Any]) -> User | None:
@@ -223,6 +233,7 @@ def create_app(container: Container) -> Litestar:
             "identity_provider": sync(provide_identity_provider),
             "spam": sync(provide_spam),
             "lists": sync(provide_lists),
+            "session_cache": sync(provide_session_cache),
             "avatars": sync(provide_avatars),
             "inbound_credentials": sync(provide_inbound_credentials),
             "present": sync(provide_presenter),

@@ -10,7 +10,13 @@ from litestar.params import Parameter
 from litestar.response import Redirect
 
 from customercase.domain.errors import ExternalSignInFailed, NotFound
-from customercase.domain.ports import Clock, IdentityProvider, Ids, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    IdentityProvider,
+    Ids,
+    SessionCache,
+    UnitOfWork,
+)
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.identity import SESSION_COOKIE, session_cookie
 from customercase.entrypoints.http.pages.common import local_path
@@ -78,6 +84,7 @@ class GoogleController(Controller):
         identity_provider: Injected[IdentityProvider | None],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        session_cache: Injected[SessionCache],
         present: Presenter,
         secure_cookies: bool,
         code: str | None = None,
@@ -97,7 +104,7 @@ class GoogleController(Controller):
             request.cookies.get(SESSION_COOKIE),
         )
         signed_in = await identity.finish_google_sign_in(
-            cmd, uow=uow, provider=provider, clock=clock, ids=ids
+            cmd, uow=uow, provider=provider, clock=clock, ids=ids, session_cache=session_cache
         )
         cookies = [
             session_cookie(signed_in.token, secure=secure_cookies),

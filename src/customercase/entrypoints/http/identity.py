@@ -8,7 +8,13 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 
 from customercase.domain.errors import NotSignedIn
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    Ids,
+    PasswordHasher,
+    SessionCache,
+    UnitOfWork,
+)
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.schemas import (
@@ -78,6 +84,7 @@ class IdentityController(Controller):
         hasher: Injected[PasswordHasher],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        session_cache: Injected[SessionCache],
         present: Presenter,
         secure_cookies: bool,
     ) -> Response[User]:
@@ -94,6 +101,7 @@ class IdentityController(Controller):
             hasher=hasher,
             clock=clock,
             ids=ids,
+            session_cache=session_cache,
         )
         user = signed_in.user
         return Response(
@@ -111,6 +119,7 @@ class IdentityController(Controller):
         hasher: Injected[PasswordHasher],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        session_cache: Injected[SessionCache],
         present: Presenter,
         secure_cookies: bool,
     ) -> Response[User]:
@@ -126,6 +135,7 @@ class IdentityController(Controller):
             hasher=hasher,
             clock=clock,
             ids=ids,
+            session_cache=session_cache,
         )
         user = signed_in.user
         return Response(
@@ -135,12 +145,16 @@ class IdentityController(Controller):
 
     @post("/auth/signout", status_code=204)
     async def sign_out(
-        self, request: Request[Any, Any, Any], uow: Injected[UnitOfWork], secure_cookies: bool
+        self,
+        request: Request[Any, Any, Any],
+        uow: Injected[UnitOfWork],
+        session_cache: Injected[SessionCache],
+        secure_cookies: bool,
     ) -> Response[None]:
         """End this session."""
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            await identity.sign_out(token, uow=uow)
+            await identity.sign_out(token, uow=uow, session_cache=session_cache)
         return Response(None, status_code=204, cookies=[cleared_cookie(secure=secure_cookies)])
 
     @post("/auth/password-reset", status_code=202)
@@ -163,10 +177,13 @@ class IdentityController(Controller):
         uow: Injected[UnitOfWork],
         hasher: Injected[PasswordHasher],
         clock: Injected[Clock],
+        session_cache: Injected[SessionCache],
     ) -> None:
         """Set a new password from a reset link; signs the account out everywhere."""
         cmd = identity.ResetPassword(data.token, data.password)
-        await identity.reset_password(cmd, uow=uow, hasher=hasher, clock=clock)
+        await identity.reset_password(
+            cmd, uow=uow, hasher=hasher, clock=clock, session_cache=session_cache
+        )
 
     @post("/auth/verify-email", status_code=204)
     async def verify_email(
@@ -176,11 +193,14 @@ class IdentityController(Controller):
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        session_cache: Injected[SessionCache],
         secure_cookies: bool,
     ) -> Response[None]:
         """Confirm the email address from its link; rotates the owner's session."""
         cmd = identity.VerifyEmail(data.token, request.cookies.get(SESSION_COOKIE))
-        new_token = await identity.verify_email(cmd, uow=uow, clock=clock, ids=ids)
+        new_token = await identity.verify_email(
+            cmd, uow=uow, clock=clock, ids=ids, session_cache=session_cache
+        )
         cookies = [session_cookie(new_token, secure=secure_cookies)] if new_token else []
         return Response(None, status_code=204, cookies=cookies)
 
@@ -204,10 +224,14 @@ class IdentityController(Controller):
 
     @delete("/me", status_code=204)
     async def delete_me(
-        self, user: DomainUser | None, uow: Injected[UnitOfWork], secure_cookies: bool
+        self,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        session_cache: Injected[SessionCache],
+        secure_cookies: bool,
     ) -> Response[None]:
         """Erase the account; its ideas and comments stay, by "deleted user"."""
         if user is None:
             raise NotSignedIn()
-        await identity.delete_account(user.id, uow=uow)
+        await identity.delete_account(user.id, uow=uow, session_cache=session_cache)
         return Response(None, status_code=204, cookies=[cleared_cookie(secure=secure_cookies)])

@@ -8,7 +8,15 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 
 from customercase.domain.errors import NotSignedIn
 from customercase.domain.ids import ForumId, VendorId
-from customercase.domain.ports import Clock, Ids, IssueTrackers, ListCache, SecretBox, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    Ids,
+    IssueTrackers,
+    ListCache,
+    SecretBox,
+    SessionCache,
+    UnitOfWork,
+)
 from customercase.domain.tracker import StatusMap
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import JiraBinding, Visibility
@@ -65,6 +73,7 @@ class VendorController(Controller):
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        session_cache: Injected[SessionCache],
         present: Presenter,
         secure_cookies: bool,
     ) -> Response[Vendor]:
@@ -73,7 +82,9 @@ class VendorController(Controller):
         view = await vendors.create_vendor(cmd, uow=uow, clock=clock, ids=ids)
         # Becoming staff is a change of privilege: the session token is rotated (issue 3).
         token = request.cookies.get(SESSION_COOKIE, "")
-        rotated = await identity.rotate_session(token, uow=uow, clock=clock, ids=ids)
+        rotated = await identity.rotate_session(
+            token, uow=uow, clock=clock, ids=ids, session_cache=session_cache
+        )
         cookies = [session_cookie(rotated, secure=secure_cookies)] if rotated else []
         return Response(present.vendor(view), status_code=201, cookies=cookies)
 

@@ -16,7 +16,14 @@ from customercase.domain.errors import (
     LastAdmin,
     NotSignedIn,
 )
-from customercase.domain.ports import Clock, IdentityProvider, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    IdentityProvider,
+    Ids,
+    PasswordHasher,
+    SessionCache,
+    UnitOfWork,
+)
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.google import STATE_PATH
@@ -113,6 +120,7 @@ class AccountPages(Controller):
         hasher: Injected[PasswordHasher],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        session_cache: Injected[SessionCache],
         identity_provider: Injected[IdentityProvider | None],
         secure_cookies: bool,
     ) -> Template | Redirect:
@@ -125,7 +133,9 @@ class AccountPages(Controller):
             address=client_address(request),
         )
         try:
-            signed_in = await identity.sign_up(cmd, uow=uow, hasher=hasher, clock=clock, ids=ids)
+            signed_in = await identity.sign_up(
+                cmd, uow=uow, hasher=hasher, clock=clock, ids=ids, session_cache=session_cache
+            )
         except (InvalidField, Conflict) as error:
             values = {"name": data.name, "email": data.email}
             errors = field_errors(error)
@@ -160,6 +170,7 @@ class AccountPages(Controller):
         hasher: Injected[PasswordHasher],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        session_cache: Injected[SessionCache],
         identity_provider: Injected[IdentityProvider | None],
         secure_cookies: bool,
     ) -> Template | Redirect:
@@ -171,7 +182,9 @@ class AccountPages(Controller):
             address=client_address(request),
         )
         try:
-            signed_in = await identity.sign_in(cmd, uow=uow, hasher=hasher, clock=clock, ids=ids)
+            signed_in = await identity.sign_in(
+                cmd, uow=uow, hasher=hasher, clock=clock, ids=ids, session_cache=session_cache
+            )
         except BadCredentials as error:
             errors = {"form": error.message}
             values = {"email": data.email}
@@ -183,12 +196,16 @@ class AccountPages(Controller):
 
     @post("/signout")
     async def sign_out(
-        self, request: Request[Any, Any, Any], uow: Injected[UnitOfWork], secure_cookies: bool
+        self,
+        request: Request[Any, Any, Any],
+        uow: Injected[UnitOfWork],
+        session_cache: Injected[SessionCache],
+        secure_cookies: bool,
     ) -> Redirect:
         """End this session and go to the start page."""
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            await identity.sign_out(token, uow=uow)
+            await identity.sign_out(token, uow=uow, session_cache=session_cache)
         return see_other("/", [cleared_cookie(secure=secure_cookies)])
 
     @get("/me", cache=False)
@@ -223,6 +240,7 @@ class AccountPages(Controller):
         data: Annotated[DeleteAccountForm, Form],
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
+        session_cache: Injected[SessionCache],
         present: Presenter,
         secure_cookies: bool,
     ) -> Template | Redirect:
@@ -235,7 +253,7 @@ class AccountPages(Controller):
             errors = {"confirm_email": "Type your email address exactly as shown to confirm."}
             return _delete_page(user, present, values, errors, 422)
         try:
-            await identity.delete_account(user.id, uow=uow)
+            await identity.delete_account(user.id, uow=uow, session_cache=session_cache)
         except LastAdmin as error:
             return _delete_page(user, present, values, {"form": error.message}, 409)
         return see_other("/account-deleted", [cleared_cookie(secure=secure_cookies)])

@@ -9,7 +9,13 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from customercase.domain.errors import InvalidField, InvalidToken, TooManyAttempts
-from customercase.domain.ports import Clock, Ids, PasswordHasher, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    Ids,
+    PasswordHasher,
+    SessionCache,
+    UnitOfWork,
+)
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
 from customercase.entrypoints.http.identity import SESSION_COOKIE, client_address, session_cookie
@@ -93,11 +99,14 @@ class RecoveryPages(Controller):
         uow: Injected[UnitOfWork],
         hasher: Injected[PasswordHasher],
         clock: Injected[Clock],
+        session_cache: Injected[SessionCache],
     ) -> Template | Redirect:
         """Set the password; every session ends, so the user signs in again."""
         cmd = identity.ResetPassword(data.token, data.password)
         try:
-            await identity.reset_password(cmd, uow=uow, hasher=hasher, clock=clock)
+            await identity.reset_password(
+                cmd, uow=uow, hasher=hasher, clock=clock, session_cache=session_cache
+            )
         except InvalidField as error:
             values = {"token": data.token}
             return _page("reset_password.html", user, present, values, field_errors(error), 422)
@@ -122,12 +131,15 @@ class RecoveryPages(Controller):
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
         ids: Injected[Ids],
+        session_cache: Injected[SessionCache],
         secure_cookies: bool,
     ) -> Template | Redirect:
         """Mark the email verified; the session is rotated when it was its owner's."""
         cmd = identity.VerifyEmail(data.token, request.cookies.get(SESSION_COOKIE))
         try:
-            rotated = await identity.verify_email(cmd, uow=uow, clock=clock, ids=ids)
+            rotated = await identity.verify_email(
+                cmd, uow=uow, clock=clock, ids=ids, session_cache=session_cache
+            )
         except InvalidToken as error:
             return _page("verify_email.html", user, present, {}, {"form": error.message}, 400)
         cookies = [session_cookie(rotated, secure=secure_cookies)] if rotated else []
