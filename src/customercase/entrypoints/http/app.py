@@ -28,6 +28,7 @@ from customercase.domain.ports import (
     UnitOfWork,
 )
 from customercase.domain.users import User
+from customercase.entrypoints.http.dependencies import resolve_in_turn
 from customercase.entrypoints.http.google import GoogleController
 from customercase.entrypoints.http.health import AvatarController, HealthController
 from customercase.entrypoints.http.ideas import (
@@ -77,6 +78,7 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(container: Container) -> Litestar:
+    resolve_in_turn()
     settings = container.settings()
     presenter = Presenter(settings.base_url, settings.inbound_address)
     dev_mailbox = container.dev_mailbox()
