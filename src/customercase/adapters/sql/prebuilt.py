@@ -357,9 +357,18 @@ def withdraw_and_move_pg() -> sa.Update:
     return _move_logged(gone, -1, -sa.bindparam("heat", type_=sa.Double))
 
 
-# Each read statement compiled for asyncpg, once: its SQL and the order of its parameters.
-# None: a statement with a list parameter (IN), which SQLAlchemy expands at every execution.
-_COMPILED: dict[Any, tuple[str, Any] | None] = {}
+@functools.cache
+def insert(table: sa.Table, columns: tuple[str, ...]) -> sa.Insert:
+    """An INSERT of these columns, each a bind parameter of its name: for rows(), which needs
+    every parameter of a statement (a bare table.insert() names every column)."""
+    return table.insert().values({c: sa.bindparam(c, type_=table.c[c].type) for c in columns})
+
+
+# Each statement compiled for asyncpg, once: its SQL, the order of its parameters, and the
+# conversion SQLAlchemy would apply to each (JSON is serialized before asyncpg's codec; None
+# where asyncpg takes the value as it is). None: a statement with a list parameter (IN),
+# which SQLAlchemy expands at every execution.
+_COMPILED: dict[Any, tuple[str, Any, list[Callable[[Any], Any] | None]] | None] = {}
 
 
 async def rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
@@ -369,20 +378,24 @@ async def rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> l
     On PostgreSQL the statement, compiled once, runs on the asyncpg connection itself: through
     SQLAlchemy's execution layer the same query costs about seven times the CPU (greenlet
     switches, execution context, result processing; docs/performance.md). It runs in the unit
-    of work's transaction once SQLAlchemy began one, and in autocommit before (a read at READ
-    COMMITTED sees the same either way). Bind and result processing are skipped, so this is only
-    for statements whose parameters asyncpg takes as they are (strings, numbers, aware
-    datetimes) and whose columns it returns as the mappers want them (timestamptz comes back in
-    UTC; JSON is decoded by the codec SQLAlchemy installs). Elsewhere: SQLAlchemy, as usual.
+    of work's transaction (begun on the driver) or, in a read-only unit, in autocommit (a read
+    at READ COMMITTED sees the same either way). Parameters are converted as SQLAlchemy would
+    (JSON serialized, datetimes in UTC); result processing is skipped, so this is only for
+    statements whose columns asyncpg returns as the mappers want them (timestamptz comes back
+    in UTC; JSON is decoded by the codec SQLAlchemy installs). Elsewhere: SQLAlchemy, as usual.
     """
     if conn.dialect.name == "sqlite":
         return await sqlite_rows(conn, stmt, params)
     compiled = _compiled(stmt, conn) if conn.dialect.name == "postgresql" else None
     if compiled is None:
         return list((await conn.execute(stmt, params)).all())
-    sql, binds = compiled
+    sql, binds, processors = compiled
     values = binds.construct_params(params)
-    args = [values[name] for name in binds.positiontup]
+    args = [
+        v if bind is None else bind(v)
+        for name, bind in zip(binds.positiontup, processors, strict=True)
+        for v in (values[name],)
+    ]
     driver = await driver_of(conn)
     try:
         # Read by attribute, as the mappers read SQLAlchemy rows (a namespace reads faster than
@@ -436,13 +449,24 @@ async def driver_of(conn: AsyncConnection) -> Any:
     return driver
 
 
-def _compiled(stmt: Any, conn: AsyncConnection) -> tuple[str, Any] | None:
+def _compiled(
+    stmt: Any, conn: AsyncConnection
+) -> tuple[str, Any, list[Callable[[Any], Any] | None]] | None:
     if stmt not in _COMPILED:
-        compiled = stmt.compile(dialect=conn.dialect)
+        dialect = conn.dialect
+        compiled = stmt.compile(dialect=dialect)
         plain = compiled.positiontup is not None and not any(
             b.expanding for b in compiled.binds.values()
         )
-        _COMPILED[stmt] = (compiled.string, compiled) if plain else None
+        _COMPILED[stmt] = (
+            (
+                compiled.string,
+                compiled,
+                [_bind(compiled.binds[n].type, dialect) for n in compiled.positiontup],
+            )
+            if plain
+            else None
+        )
     return _COMPILED[stmt]
 
 

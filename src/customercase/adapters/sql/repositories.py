@@ -1365,7 +1365,8 @@ class SqlWatchRepository:
         )
 
     async def start(self, idea_id: IdeaId, user_id: UserId) -> None:
-        await self._conn.execute(
+        await prebuilt.rows(
+            self._conn,
             _insert_ignoring_duplicates(self._conn, t.watches),
             {"idea_id": idea_id, "user_id": user_id, "watching": True},
         )
@@ -1626,15 +1627,29 @@ class SqlMergeRepository:
         await self._conn.execute(t.merges.delete().where(t.merges.c.idea_id == source.id))
 
 
+_COMMENT_COLUMNS = (
+    "id",
+    "idea_id",
+    "author_id",
+    "body",
+    "source",
+    "moderation",
+    "created_at",
+    "tracker_comment_id",
+)
+
+
 class SqlCommentRepository:
     def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:
         self._conn = conn
         self._half_life = half_life_days
 
     async def add(self, comment: Comment, at: datetime) -> None:
-        # The row as parameters of the plain INSERT: no statement built per comment.
-        await self._conn.execute(
-            t.comments.insert(),
+        # The row as parameters of the plain INSERT, on the driver: no statement built per
+        # comment, and not through the execution layer.
+        await prebuilt.rows(
+            self._conn,
+            prebuilt.insert(t.comments, _COMMENT_COLUMNS),
             {
                 "id": comment.id,
                 "idea_id": comment.idea_id,
@@ -1730,13 +1745,28 @@ def _notification(row: sa.Row[Any]) -> Notification:
     )
 
 
+_OUTBOX_COLUMNS = (
+    "id",
+    "kind",
+    "recipient_id",
+    "idea_id",
+    "actor_id",
+    "payload",
+    "state",
+    "attempts",
+    "due_at",
+    "created_at",
+)
+
+
 class SqlOutbox:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def add(self, notification: Notification) -> None:
-        await self._conn.execute(
-            t.outbox.insert(),
+        await prebuilt.rows(
+            self._conn,
+            prebuilt.insert(t.outbox, _OUTBOX_COLUMNS),
             {
                 "id": notification.id,
                 "kind": notification.kind.value,
