@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -33,6 +34,7 @@ from benchmarks import run, seed
 from customercase.bootstrap import build_container, read_settings
 from customercase.entrypoints.http.app import create_asgi
 from customercase.entrypoints.http.identity import SESSION_COOKIE
+from customercase.entrypoints.logs import configure_logging
 from customercase.services.identity import hash_token
 
 Answer = tuple[int, list[tuple[bytes, bytes]]]
@@ -224,4 +226,6 @@ async def _undo(s: seed.Seed, fx: run.Fixture) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # As `customercase serve` runs: uvloop, JSON access lines.
+    configure_logging("info")
+    uvloop.run(main())

@@ -291,11 +291,13 @@ def move_counters_pg() -> sa.Update:
     )
 
 
-def _move_logged(write: Any, delta: int, heat: sa.ColumnElement[Any]) -> sa.Update:
+def _move_logged(
+    write: Any, heat: sa.ColumnElement[Any], *, votes: int = 0, comments: int = 0
+) -> sa.Update:
     """Log the idea's counters as locked before (bind parameters `moved_idea_id`,
-    `moved_forum_id`, `votes_before`, `heat_before`) and move them by `delta` votes and `heat`,
-    both only when `write` (a CTE of a vote's INSERT or DELETE) wrote a row; returning the
-    votes after the move, so no row back means nothing moved."""
+    `moved_forum_id`, `votes_before`, `heat_before`) and move them by `votes`, `comments` and
+    `heat`, both only when `write` (a CTE of a vote's INSERT or DELETE, a comment's INSERT)
+    wrote a row; returning the votes after the move, so no row back means nothing moved."""
     i = t.ideas.c
     logged = t.idea_moves.insert().from_select(
         ["idea_id", "forum_id", "votes", "heat"],
@@ -309,7 +311,7 @@ def _move_logged(write: Any, delta: int, heat: sa.ColumnElement[Any]) -> sa.Upda
     return (
         t.ideas.update()
         .where(i.id == sa.bindparam("idea_id", type_=t.ID), sa.exists(sa.select(write.c[0])))
-        .values(votes=i.votes + delta, heat=i.heat + heat)
+        .values(votes=i.votes + votes, comments=i.comments + comments, heat=i.heat + heat)
         .returning(i.votes)
         .add_cte(write, logged.cte("logged"))
     )
@@ -335,7 +337,7 @@ def cast_and_move_pg() -> sa.Update:
         .returning(t.votes.c.idea_id)
         .cte("cast")
     )
-    return _move_logged(cast, 1, sa.bindparam("heat", type_=sa.Double))
+    return _move_logged(cast, sa.bindparam("heat", type_=sa.Double), votes=1)
 
 
 @functools.cache
@@ -354,7 +356,17 @@ def withdraw_and_move_pg() -> sa.Update:
         .returning(t.votes.c.idea_id)
         .cte("gone")
     )
-    return _move_logged(gone, -1, -sa.bindparam("heat", type_=sa.Double))
+    return _move_logged(gone, -sa.bindparam("heat", type_=sa.Double), votes=-1)
+
+
+@functools.cache
+def comment_and_move_pg(columns: tuple[str, ...]) -> sa.Update:
+    """A published comment's row inserted (bind parameters named as its `columns`) and its
+    counter move logged and made, in one statement, after LOCK_COUNTERS locked the idea's row
+    in this transaction (so nothing here waits, and the log holds the counters locked). Bind
+    parameters `heat` and those of _move_logged besides."""
+    added = insert(t.comments, columns).returning(t.comments.c.idea_id).cte("added")
+    return _move_logged(added, sa.bindparam("heat", type_=sa.Double), comments=1)
 
 
 @functools.cache

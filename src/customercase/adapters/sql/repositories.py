@@ -1225,10 +1225,10 @@ class SqlIdeaRepository:
 _NOT_MOVED: Any = object()
 
 
-def _before(seen: Any) -> dict[str, Any]:
+def _before(seen: Any, idea_id: IdeaId | None = None) -> dict[str, Any]:
     """The counters as locked, for the idea_moves log of a move (prebuilt._move_logged)."""
     return {
-        "moved_idea_id": seen.id,
+        "moved_idea_id": idea_id or seen.id,
         "moved_forum_id": seen.forum_id,
         "votes_before": seen.votes,
         "heat_before": seen.heat,
@@ -1645,23 +1645,34 @@ class SqlCommentRepository:
         self._half_life = half_life_days
 
     async def add(self, comment: Comment, at: datetime) -> None:
-        # The row as parameters of the plain INSERT, on the driver: no statement built per
+        # The row as parameters of a prebuilt INSERT, on the driver: no statement built per
         # comment, and not through the execution layer.
-        await prebuilt.rows(
-            self._conn,
-            prebuilt.insert(t.comments, _COMMENT_COLUMNS),
-            {
-                "id": comment.id,
-                "idea_id": comment.idea_id,
-                "author_id": comment.author_id,
-                "body": comment.body,
-                "source": comment.source.value,
-                "moderation": comment.moderation.value,
-                "created_at": comment.created_at,
-                "tracker_comment_id": comment.tracker_comment_id,
-            },
-        )
-        if comment.moderation is not Moderation.PUBLISHED:
+        row = {
+            "id": comment.id,
+            "idea_id": comment.idea_id,
+            "author_id": comment.author_id,
+            "body": comment.body,
+            "source": comment.source.value,
+            "moderation": comment.moderation.value,
+            "created_at": comment.created_at,
+            "tracker_comment_id": comment.tracker_comment_id,
+        }
+        published = comment.moderation is Moderation.PUBLISHED
+        heat = COMMENT_WEIGHT * heat_of(at, self._half_life)
+        if published and self._conn.dialect.name == "postgresql":
+            # Lock, then the row with its counter move: two round trips instead of three.
+            locked = _first(
+                await prebuilt.rows(
+                    self._conn, prebuilt.LOCK_COUNTERS, {"idea_id": comment.idea_id}
+                )
+            )
+            if locked is not None:
+                move = {"heat": heat, **_before(locked, comment.idea_id)}
+                stmt = prebuilt.comment_and_move_pg(_COMMENT_COLUMNS)
+                await prebuilt.rows(self._conn, stmt, {**row, **move})
+                return
+        await prebuilt.rows(self._conn, prebuilt.insert(t.comments, _COMMENT_COLUMNS), row)
+        if not published:
             return  # counted when it is approved
         await _move_counters(
             self._conn,
