@@ -76,7 +76,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session_lifetime_seconds: int = 12 * 3600
     trending_half_life_days: float = 7.0
     # How long a public forum's first page, as anonymous visitors see it, is answered from this
-    # process's memory (docs/performance.md); 0 turns the cache off.
+    # process's memory (signed-in people get its order, with fresh counts and their own marks:
+    # docs/performance.md); 0 turns the cache off.
     list_cache_seconds: float = 2.0
     # Measured on the 2-core box (benchmarks/bench_signin.py): t=2 took 19 ms per hash at
     # 19 MiB, t=3 29 ms, 46 MiB 53-81 ms. t=3 at 19 MiB is 1.5x OWASP's minimum for ~30 ms.

@@ -768,7 +768,7 @@ class ListCache(Protocol):
     """First pages of idea lists as an anonymous visitor sees them, kept a few seconds: the
     busiest page of a forum is the same for every visitor, so it is read and mapped once per
     time to live instead of once per request. The service decides what may be kept (public
-    forums, nobody signed in, no search text, first pages); the cache only keeps it."""
+    forums, nobody's marks, no search text, first pages); the cache only keeps it."""
 
     def version(self) -> int:
         """A mark taken before reading a page; `put` drops the page if anything was invalidated
