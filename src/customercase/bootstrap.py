@@ -78,7 +78,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session_lifetime_seconds: int = 12 * 3600
     trending_half_life_days: float = 7.0
     # How long a public forum's first page, as anonymous visitors see it, is answered from this
-    # process's memory (docs/performance.md); 0 turns the cache off.
+    # process's memory (signed-in people get its order, with fresh counts and their own marks:
+    # docs/performance.md); 0 turns the cache off.
     list_cache_seconds: float = 2.0
     # How long this process answers who is signed in from memory (docs/performance.md): a
     # sign-out or password reset made in another process takes effect here within it; this

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 
 from customercase.adapters.fakes.memory import ConstraintViolated, InMemoryUnitOfWork
+from customercase.adapters.local.lists import LocalListCache
 from customercase.domain.cursors import encode_cursor
 from customercase.domain.errors import (
     EmailTaken,
@@ -490,6 +491,53 @@ async def test_listing_shows_which_ideas_i_voted_for(world: World) -> None:
     page = await listed(world, forum, viewer=me, sort=Sort.NEW)
 
     assert [(v.idea.id, v.voted_by_me) for v in page.items] == [(mine.id, True), (other.id, False)]
+
+
+async def test_a_signed_in_viewer_of_a_kept_page_sees_fresh_counts_and_their_own_marks(
+    world: World,
+) -> None:
+    forum, author, me = await world.forum(), await world.user(), await world.user()
+    idea = await world.idea(forum, author)
+    cache = LocalListCache(60)
+    query = IdeaQuery(forum.id)
+    await list_ideas(query, None, uow=world.uow, cache=cache)
+    await vote(idea.id, me.id, uow=world.uow, clock=world.clock)
+
+    mine = await list_ideas(query, me.id, uow=world.uow, cache=cache)
+    anyones = await list_ideas(query, None, uow=world.uow, cache=cache)
+
+    assert [(v.idea.votes, v.voted_by_me) for v in mine.items] == [(1, True)]
+    assert [(v.idea.votes, v.voted_by_me) for v in anyones.items] == [(0, False)]
+
+
+async def test_a_signed_in_viewer_never_leaves_their_marks_on_the_kept_page(world: World) -> None:
+    forum, author = await world.forum(), await world.user()
+    await submitted(world, forum, author)
+    cache = LocalListCache(60)
+    query = IdeaQuery(forum.id)
+
+    mine = await list_ideas(query, author.id, uow=world.uow, cache=cache)
+    kept = cache.get(query)
+
+    assert [(v.voted_by_me, v.watching) for v in mine.items] == [(True, True)]
+    assert kept is not None and [(v.voted_by_me, v.watching) for v in kept.items] == [
+        (False, False)
+    ]
+
+
+async def test_an_idea_gone_since_the_page_was_kept_is_left_out_for_a_signed_in_viewer(
+    world: World,
+) -> None:
+    forum, author, me = await world.forum(), await world.user(), await world.user()
+    kept, gone = await world.idea(forum, author), await world.idea(forum, author)
+    cache = LocalListCache(60)
+    query = IdeaQuery(forum.id)
+    await list_ideas(query, None, uow=world.uow, cache=cache)
+    del world.store.tables.ideas[gone.id]
+
+    page = await list_ideas(query, me.id, uow=world.uow, cache=cache)
+
+    assert ids_of(page) == [kept.id]
 
 
 async def test_ideas_page_through_with_the_cursor(world: World) -> None:

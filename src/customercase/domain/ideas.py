@@ -182,6 +182,17 @@ class Author:
 
 
 @dataclass(frozen=True, slots=True)
+class Marks:
+    """An idea's counters as they are now, and one viewer's marks on it: what a page kept for
+    everyone lacks to be that viewer's."""
+
+    votes: int
+    comments: int
+    voted_by_me: bool
+    watching: bool
+
+
+@dataclass(frozen=True, slots=True)
 class IdeaView:
     """An idea as one viewer sees it."""
 
@@ -189,6 +200,21 @@ class IdeaView:
     author: Author
     voted_by_me: bool
     watching: bool
+
+    def unmarked(self) -> IdeaView:
+        """The idea as anyone sees it: nobody's vote or watch."""
+        if not (self.voted_by_me or self.watching):
+            return self
+        return IdeaView(self.idea, self.author, False, False)
+
+    def marked(self, marks: Marks) -> IdeaView:
+        """The idea with these counters and marks (this very view when they are its own)."""
+        idea = self.idea
+        if idea.votes != marks.votes or idea.comments != marks.comments:
+            idea = replace(idea, votes=marks.votes, comments=marks.comments)
+        elif self.voted_by_me == marks.voted_by_me and self.watching == marks.watching:
+            return self
+        return IdeaView(idea, self.author, marks.voted_by_me, marks.watching)
 
 
 @dataclass(frozen=True, slots=True)

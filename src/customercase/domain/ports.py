@@ -10,7 +10,15 @@ from typing import NamedTuple, Protocol, Self
 
 from customercase.domain.avatars import Picture
 from customercase.domain.checks import Verification
-from customercase.domain.ideas import Comment, CommentView, Idea, IdeaQuery, IdeaView, Page
+from customercase.domain.ideas import (
+    Comment,
+    CommentView,
+    Idea,
+    IdeaQuery,
+    IdeaView,
+    Marks,
+    Page,
+)
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.mail import (
     DeliveryResult,
@@ -357,6 +365,11 @@ class IdeaRepository(Protocol):
     async def list(self, query: IdeaQuery, viewer_id: UserId | None) -> Page[IdeaView]:
         """One keyset page of a forum's ideas (ranked by relevance when the query has text);
         raise InvalidField for a foreign cursor."""
+        ...
+
+    async def marks(self, idea_ids: Sequence[IdeaId], viewer_id: UserId) -> dict[IdeaId, Marks]:
+        """The counters of those of the ideas that still exist and the viewer's marks on each,
+        in one statement (a kept page made the viewer's)."""
         ...
 
     async def similar(
@@ -798,7 +811,7 @@ class ListCache(Protocol):
     """First pages of idea lists as an anonymous visitor sees them, kept a few seconds: the
     busiest page of a forum is the same for every visitor, so it is read and mapped once per
     time to live instead of once per request. The service decides what may be kept (public
-    forums, nobody signed in, no search text, first pages); the cache only keeps it."""
+    forums, nobody's marks, no search text, first pages); the cache only keeps it."""
 
     def version(self) -> int:
         """A mark taken before reading a page; `put` drops the page if anything was invalidated

@@ -131,20 +131,41 @@ async def list_ideas(
 ) -> Page[IdeaView]:
     """One page of a forum's ideas, sorted and filtered as asked.
 
-    With a cache, the first page an anonymous visitor sees of a public forum is kept for the
-    cache's time to live: everyone's page, nobody's votes or secrets. Its counts may be that
-    many seconds old; a signed-in viewer, a search or a later page is always read afresh."""
+    With a cache, the first page of a public forum is kept for the cache's time to live:
+    everyone's page, nobody's votes or secrets. A visitor gets it as kept, its counts up to that
+    many seconds old; a signed-in viewer gets it with its counters read afresh and their own
+    marks (one small statement), so only its order may be that old. A search, a later page or
+    a private forum is always read afresh."""
     check_limit(query.limit)
-    if cache is None or user_id is not None or query.text is not None or query.after:
+    if cache is None or query.text is not None or query.after:
         return (await _read_page(query, user_id, uow))[1]
     kept = cache.get(query)
     if kept is not None:
-        return kept
+        return kept if user_id is None else await _marked(kept, user_id, uow)
     version = cache.version()
     forum, page = await _read_page(query, user_id, uow)
     if not forum.is_private:
-        cache.put(query, page, version)
+        # A list shows the same ideas to everyone: a viewer's page without their marks is
+        # everyone's.
+        everyone = (
+            page if user_id is None else Page([v.unmarked() for v in page.items], page.next_cursor)
+        )
+        cache.put(query, everyone, version)
     return page
+
+
+async def _marked(kept: Page[IdeaView], user_id: UserId, uow: UnitOfWork) -> Page[IdeaView]:
+    """The kept page as this viewer sees it now: fresh counters, their marks, and without the
+    ideas deleted since it was kept (one that left the list otherwise stays until it expires,
+    as for a visitor)."""
+    async with uow.read_only():
+        marks = await uow.ideas.marks([v.idea.id for v in kept.items], user_id)
+    items = [v.marked(marks[v.idea.id]) for v in kept.items if v.idea.id in marks]
+    if len(items) == len(kept.items) and all(
+        a is b for a, b in zip(items, kept.items, strict=True)
+    ):
+        return kept  # as kept: the viewer marked none of it and no counter moved
+    return Page(items, kept.next_cursor)
 
 
 async def _read_page(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -55,6 +55,7 @@ from customercase.domain.ideas import (
     Idea,
     IdeaQuery,
     IdeaView,
+    Marks,
     Page,
     Sort,
 )
@@ -575,6 +576,19 @@ class InMemoryIdeaRepository:
             last = _cursor_values(keyed[query.limit - 1][0])
             next_cursor = encode_cursor(last if snapshot is None else [snapshot, *last])
         return Page(items, next_cursor)
+
+    async def marks(self, idea_ids: Sequence[IdeaId], viewer_id: UserId) -> dict[IdeaId, Marks]:
+        db = self._tx.read()
+        found = (db.ideas[i] for i in idea_ids if i in db.ideas)
+        return {
+            idea.id: Marks(
+                idea.votes,
+                idea.comments,
+                (idea.id, viewer_id) in db.votes,
+                db.watches.get((idea.id, viewer_id), False),
+            )
+            for idea in found
+        }
 
     def _search(
         self, query: IdeaQuery, terms: tuple[Term, ...], viewer_id: UserId | None

@@ -46,15 +46,7 @@ def views(signed_in: bool, *extra: Any) -> sa.Select[Any]:
     voted: sa.ColumnElement[Any] = sa.false()
     watching: sa.ColumnElement[Any] = sa.false()
     if signed_in:
-        viewer = sa.bindparam("viewer_id", type_=t.ID)
-        voted = t.votes.c.user_id.is_not(None)
-        watching = sa.func.coalesce(t.watches.c.watching, sa.false())
-        source = source.outerjoin(
-            t.votes, sa.and_(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == viewer)
-        ).outerjoin(
-            t.watches,
-            sa.and_(t.watches.c.idea_id == t.ideas.c.id, t.watches.c.user_id == viewer),
-        )
+        source, voted, watching = _viewer_marks(source)
     return sa.select(
         t.ideas,
         author.c.name.label("author_name"),
@@ -62,6 +54,49 @@ def views(signed_in: bool, *extra: Any) -> sa.Select[Any]:
         watching.label("is_watching"),
         *extra,
     ).select_from(source)
+
+
+def _viewer_marks(
+    source: sa.FromClause,
+) -> tuple[sa.FromClause, sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+    """`source` (with `ideas`) joined to the viewer's (bind parameter `viewer_id`) vote and
+    watch of each idea, and whether they voted and watch."""
+    viewer = sa.bindparam("viewer_id", type_=t.ID)
+    joined = source.outerjoin(
+        t.votes, sa.and_(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == viewer)
+    ).outerjoin(
+        t.watches,
+        sa.and_(t.watches.c.idea_id == t.ideas.c.id, t.watches.c.user_id == viewer),
+    )
+    voted = t.votes.c.user_id.is_not(None)
+    watching = sa.func.coalesce(t.watches.c.watching, sa.false())
+    return joined, voted, watching
+
+
+@functools.cache
+def marks(dialect: str) -> sa.Select[Any]:
+    """Some ideas' counters and the viewer's (bind parameter `viewer_id`) marks on each: a kept
+    page made a signed-in viewer's. The ideas (bind parameter `idea_ids`) come as one JSON
+    array on both engines: a list expanded into `IN (…)` would be compiled at every execution,
+    and asyncpg encodes a text array's elements slower than PostgreSQL parses the JSON."""
+    ids = sa.bindparam("idea_ids", type_=sa.String)
+    listed = (
+        sa.func.json_array_elements_text(sa.cast(ids, postgresql.JSON)).table_valued("value")
+        if dialect == "postgresql"
+        else sa.func.json_each(ids).table_valued("value")
+    )
+    source, voted, watching = _viewer_marks(t.ideas)
+    return (
+        sa.select(
+            t.ideas.c.id,
+            t.ideas.c.votes,
+            t.ideas.c.comments,
+            voted.label("voted_by_me"),
+            watching.label("is_watching"),
+        )
+        .select_from(source)
+        .where(t.ideas.c.id.in_(sa.select(listed.c.value)))
+    )
 
 
 # A session (bind parameter `token_hash`) with its user: every signed-in request reads it.

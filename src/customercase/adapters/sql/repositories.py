@@ -5,6 +5,8 @@ from __future__ import annotations
 import builtins
 import functools
 import itertools
+import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -37,6 +39,7 @@ from customercase.domain.ideas import (
     Idea,
     IdeaQuery,
     IdeaView,
+    Marks,
     Page,
     Sort,
     Status,
@@ -940,6 +943,15 @@ class SqlIdeaRepository:
             last = _cursor_values(keyed[query.limit - 1][0])
             next_cursor = encode_cursor(last if snapshot is None else [snapshot, *last])
         return Page(items, next_cursor)
+
+    async def marks(self, idea_ids: Sequence[IdeaId], viewer_id: UserId) -> dict[IdeaId, Marks]:
+        stmt = prebuilt.marks(self._conn.dialect.name)
+        params = {"idea_ids": json.dumps(list(idea_ids)), "viewer_id": viewer_id}
+        rows = await prebuilt.rows(self._conn, stmt, params)
+        return {
+            IdeaId(r.id): Marks(r.votes, r.comments, bool(r.voted_by_me), bool(r.is_watching))
+            for r in rows
+        }
 
     async def _moved_since(
         self, forum_id: ForumId, snapshot: int | None

@@ -262,11 +262,7 @@ def create_app(container: Container) -> Litestar:
         response_cache_config=ResponseCacheConfig(),
         # For hooks that answer before dependencies are resolved (ideas.kept_list).
         state=State(
-            {
-                "first_pages": FirstPages(
-                    KeptBodies(lists, presenter), user_of, container.uow, lists, presenter
-                )
-            }
+            {"first_pages": FirstPages(KeptBodies(lists, presenter), user_of, container.uow, lists)}
         ),
         debug=False,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
@@ -54,6 +55,15 @@ def _uid(user: DomainUser | None) -> UserId | None:
 LIST_PARAMETERS = frozenset({"sort", "status", "limit"})
 
 
+@dataclass(frozen=True, slots=True)
+class _Presented:
+    page: Page[IdeaView]
+    # Each idea of the page presented, by id() of its view: the page holds its views, so no
+    # other live view has the id of one of them.
+    ideas: dict[int, Idea]
+    body: bytes
+
+
 class KeptBodies:
     """The JSON of each page the list cache keeps, encoded once per page kept rather than once
     per answer (presenting and encoding 20 ideas is a third of a cached answer's CPU)."""
@@ -62,21 +72,41 @@ class KeptBodies:
         self._lists = lists
         self._present = present
         self._size = size
-        self._bodies: dict[IdeaQuery, tuple[Page[IdeaView], bytes]] = {}
+        self._kept: dict[IdeaQuery, _Presented] = {}
 
     def body(self, query: IdeaQuery) -> bytes | None:
         """The kept page's JSON, or None when the cache holds no fresh page for the query."""
+        kept = self._presented(query)
+        return kept.body if kept is not None else None
+
+    def viewers_body(self, query: IdeaQuery, page: Page[IdeaView]) -> bytes:
+        """The JSON of a viewer's first page: the kept page's own when it is that page, else
+        its ideas that are the kept page's (seen with the kept counters and without marks)
+        as presented once for it."""
+        kept = self._presented(query)
+        if kept is not None and kept.page is page:
+            return kept.body
+        presented = kept.ideas if kept is not None else {}
+        items = []
+        for view in page.items:
+            idea = presented.get(id(view))
+            items.append(idea if idea is not None else self._present.idea(view))
+        return encode_json(IdeaPage(items, page.next_cursor))
+
+    def _presented(self, query: IdeaQuery) -> _Presented | None:
         page = self._lists.get(query)
         if page is None:
             return None
-        found = self._bodies.get(query)
-        if found is not None and found[0] is page:
-            return found[1]
-        if len(self._bodies) >= self._size:
-            self._bodies.clear()
-        body = encode_json(self._present.idea_page(page))
-        self._bodies[query] = (page, body)
-        return body
+        found = self._kept.get(query)
+        if found is not None and found.page is page:
+            return found
+        if len(self._kept) >= self._size:
+            self._kept.clear()
+        presented = self._present.idea_page(page)
+        ideas = {id(v): idea for v, idea in zip(page.items, presented.items, strict=True)}
+        found = _Presented(page, ideas, encode_json(presented))
+        self._kept[query] = found
+        return found
 
 
 UserOf = Callable[[str], Awaitable[DomainUser | None]]
@@ -84,7 +114,7 @@ UserOf = Callable[[str], Awaitable[DomainUser | None]]
 
 class FirstPages:
     """What the list route's hook needs to answer a first page itself: the kept pages for
-    visitors, and for a signed-in viewer the service's page read afresh."""
+    visitors, and for a signed-in viewer the service's page (the kept one made theirs)."""
 
     def __init__(
         self,
@@ -92,13 +122,11 @@ class FirstPages:
         user_of: UserOf,
         uow: Callable[[], UnitOfWork],
         lists: ListCache,
-        present: Presenter,
     ) -> None:
         self.kept = kept
         self._user_of = user_of
         self._uow = uow
         self._lists = lists
-        self._present = present
 
     async def signed_in(self, query: IdeaQuery, token: str) -> bytes | None:
         """The page as this session's user sees it (their votes marked), or None for a session
@@ -107,7 +135,7 @@ class FirstPages:
         if user is None:
             return None
         page = await ideas.list_ideas(query, user.id, uow=self._uow(), cache=self._lists)
-        return encode_json(self._present.idea_page(page))
+        return self.kept.viewers_body(query, page)
 
 
 async def kept_list(request: Request[Any, Any, Any]) -> bytes | None:
