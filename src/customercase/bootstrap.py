@@ -69,7 +69,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Every setting, from CUSTOMERCASE_* environment variables; none is needed locally."""
 
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATABASE}"
-    database_pool_size: int = 10
+    database_pool_size: int = 20
     secret_key: str = ""
     public_url: str = ""
     host: str = "127.0.0.1"
