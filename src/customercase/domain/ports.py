@@ -589,6 +589,10 @@ class TrackerRepository(Protocol):
 
 
 class SpamFilter(Protocol):
+    # Whether check() answers without waiting on anything (no network): a use case may then
+    # screen a post inside its transaction instead of between a read and the write.
+    is_instant: bool
+
     async def check(self, submission: Submission) -> Verdict:
         """Judge a new post; Verdict.UNKNOWN when the filter cannot be asked (never raises)."""
         ...

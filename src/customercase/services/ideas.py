@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from customercase.domain.errors import IdeaNotFound
@@ -22,7 +23,7 @@ from customercase.domain.notifications import Notification, NotificationKind
 from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
 from customercase.domain.search import clean_text
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
-from customercase.domain.vendors import Forum
+from customercase.domain.vendors import Forum, Viewer
 from customercase.services.access import (
     open_forum,
     open_idea,
@@ -251,12 +252,50 @@ async def add_comment(
     cmd: AddComment, *, uow: UnitOfWork, clock: Clock, ids: Ids, spam: SpamFilter
 ) -> CommentView:
     """Comment on an idea; the commenter watches it from now on, unless they opted out.
-    Spam is held or dropped as for ideas (submit_idea)."""
+    Spam is held or dropped as for ideas (submit_idea).
+
+    With a filter that answers at once (spam.is_instant: no Akismet to wait for) it is one
+    transaction, the idea's counters locked as read so the comment moves them without
+    reading them again; with one that asks over the network, the filter is asked between a
+    read and the write, so no transaction or connection waits on it."""
+    if spam.is_instant:
+        async with uow:
+            idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id, lock=True)
+            view, store = await _written(
+                cmd, idea, forum, viewer, uow=uow, clock=clock, ids=ids, spam=spam
+            )
+            if store is not None:
+                await store()
+                await uow.commit()
+        return view
     async with uow.read_only():
         idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
-        author = require_user(viewer)
-        idea.check_open()
-        poster = await poster_of(uow, forum, viewer, author)
+        view, store = await _written(
+            cmd, idea, forum, viewer, uow=uow, clock=clock, ids=ids, spam=spam
+        )
+    if store is not None:
+        async with uow:
+            await store()
+            await uow.commit()
+    return view
+
+
+async def _written(
+    cmd: AddComment,
+    idea: Idea,
+    forum: Forum,
+    viewer: Viewer,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    ids: Ids,
+    spam: SpamFilter,
+) -> tuple[CommentView, Callable[[], Awaitable[None]] | None]:
+    """The comment written and screened (reading who the poster is in the open unit of work),
+    and what stores it in a unit of work, or None when it is dropped as spam."""
+    author = require_user(viewer)
+    idea.check_open()
+    poster = await poster_of(uow, forum, viewer, author)
     now = clock.now()
     comment = Comment.write(
         id=CommentId(ids.new_id()),
@@ -270,8 +309,9 @@ async def add_comment(
     comment = replace(comment, moderation=screening.moderation)
     view = CommentView(comment, Author(author.id, author.name))
     if screening.fate is Fate.DROP:
-        return view
-    async with uow:
+        return view, None
+
+    async def store() -> None:
         await uow.comments.add(comment, now)
         await uow.watches.start(idea.id, author.id)
         await open_case(
@@ -285,8 +325,8 @@ async def add_comment(
         )
         if comment.moderation is Moderation.PUBLISHED:
             await announce_comment(uow, forum, comment, now=now, ids=ids)
-        await uow.commit()
-    return view
+
+    return view, store
 
 
 async def change_status(

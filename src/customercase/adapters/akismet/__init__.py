@@ -37,6 +37,8 @@ def _retryable(error: BaseException) -> bool:
 
 
 class AkismetSpamFilter:
+    is_instant = False  # asks Akismet over the network
+
     def __init__(
         self,
         *,

@@ -14,8 +14,10 @@ MARKERS = {
 
 
 class FakeSpamFilter:
-    def __init__(self, default: Verdict = Verdict.HAM) -> None:
+    def __init__(self, default: Verdict = Verdict.HAM, *, is_instant: bool = False) -> None:
         self.default = default
+        # As Akismet by default (asked between a read and the write); True as AllowAll.
+        self.is_instant = is_instant
         self.checked: list[Submission] = []
         self.reported_spam: list[Submission] = []
         self.reported_ham: list[Submission] = []

@@ -7,6 +7,8 @@ from customercase.domain.spam import Submission, Verdict
 
 
 class AllowAllSpamFilter:
+    is_instant = True  # nothing to ask
+
     async def check(self, submission: Submission) -> Verdict:
         """Every post is ham."""
         return Verdict.HAM

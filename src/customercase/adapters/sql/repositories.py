@@ -1652,9 +1652,12 @@ _COMMENT_COLUMNS = (
 
 
 class SqlCommentRepository:
-    def __init__(self, conn: AsyncConnection, half_life_days: float) -> None:
+    def __init__(
+        self, conn: AsyncConnection, half_life_days: float, locked: Locked | None = None
+    ) -> None:
         self._conn = conn
         self._half_life = half_life_days
+        self._locked = locked
 
     async def add(self, comment: Comment, at: datetime) -> None:
         # The row as parameters of a prebuilt INSERT, on the driver: no statement built per
@@ -1672,12 +1675,15 @@ class SqlCommentRepository:
         published = comment.moderation is Moderation.PUBLISHED
         heat = COMMENT_WEIGHT * heat_of(at, self._half_life)
         if published and self._conn.dialect.name == "postgresql":
-            # Lock, then the row with its counter move: two round trips instead of three.
-            locked = _first(
-                await prebuilt.rows(
-                    self._conn, prebuilt.LOCK_COUNTERS, {"idea_id": comment.idea_id}
+            # Locked when this unit of work opened the idea (opened(lock=True)), else locked
+            # here; then the row with its counter move in one statement.
+            locked = self._locked.pop(comment.idea_id, None) if self._locked else None
+            if locked is None:
+                locked = _first(
+                    await prebuilt.rows(
+                        self._conn, prebuilt.LOCK_COUNTERS, {"idea_id": comment.idea_id}
+                    )
                 )
-            )
             if locked is not None:
                 move = {"heat": heat, **_before(locked, comment.idea_id)}
                 stmt = prebuilt.comment_and_move_pg(_COMMENT_COLUMNS)

@@ -135,7 +135,7 @@ class SqlUnitOfWork:
         self.ideas = SqlIdeaRepository(conn, locked)
         self.votes = SqlVoteRepository(conn, self._half_life, locked)
         self.watches = SqlWatchRepository(conn)
-        self.comments = SqlCommentRepository(conn, self._half_life)
+        self.comments = SqlCommentRepository(conn, self._half_life, locked)
         self.participants = SqlParticipantRepository(conn)
         self.inbound = SqlInboundLog(conn)
         self.merges = SqlMergeRepository(conn, self._half_life)
