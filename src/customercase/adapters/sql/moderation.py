@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customercase.adapters.sql import prebuilt
 from customercase.adapters.sql import tables as t
-from customercase.adapters.sql.repositories import comment_of
+from customercase.adapters.sql.repositories import Standings, comment_of
 from customercase.domain.ideas import Comment
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId, VendorId
 from customercase.domain.spam import (
@@ -46,8 +46,9 @@ def _case(row: sa.Row[Any]) -> Case:
 
 
 class SqlModerationRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, standings: Standings | None = None) -> None:
         self._conn = conn
+        self._standings = standings  # read with an idea in this unit of work
 
     async def add(self, case: Case) -> None:
         o = case.origin
@@ -153,6 +154,9 @@ class SqlModerationRepository:
         return bool(found)
 
     async def standing(self, vendor_id: VendorId, user_id: UserId) -> Standing | None:
+        if self._standings is not None and (vendor_id, user_id) in self._standings:
+            known = self._standings[(vendor_id, user_id)]
+            return Standing(known) if known else None
         params = {"vendor_id": vendor_id, "user_id": user_id}
         found = await prebuilt.rows(self._conn, prebuilt.STANDING, params)
         return Standing(found[0].standing) if found and found[0].standing else None
@@ -168,3 +172,5 @@ class SqlModerationRepository:
                 set_={"standing": standing.value},
             )
         )
+        if self._standings is not None:
+            self._standings[(vendor_id, user_id)] = standing.value

@@ -143,9 +143,10 @@ VIEWER_PREFIX = "viewer__"
 def opened_idea(lock: bool) -> sa.Select[Any]:
     """An idea with its forum (columns forum__<name>), and for a viewer (bind parameter
     `viewer_id`, may be NULL) that user (viewer__<name>, NULL when there is none), their staff
-    role at the forum's vendor (`viewer_role`), their vote (`voted_by_me`, `voted_at`) and
-    watch (`is_watching`), with the author's name: what every use case on an idea checks, and
-    the view a vote answers with, in one statement (bind parameter `idea_id`).
+    role and standing at the forum's vendor (`viewer_role`, `viewer_standing`), their vote
+    (`voted_by_me`, `voted_at`) and watch (`is_watching`), with the author's name: what every
+    use case on an idea checks, and the view a vote answers with, in one statement (bind
+    parameter `idea_id`).
 
     With `lock` the idea's row is locked as LOCK_COUNTERS locks it (FOR NO KEY UPDATE; the
     joined rows are not locked), so a counter move in the same transaction starts from exactly
@@ -162,6 +163,13 @@ def opened_idea(lock: bool) -> sa.Select[Any]:
             sa.and_(t.staff.c.user_id == viewer_id, t.staff.c.vendor_id == t.forums.c.vendor_id),
         )
         .outerjoin(
+            t.standings,
+            sa.and_(
+                t.standings.c.user_id == viewer_id,
+                t.standings.c.vendor_id == t.forums.c.vendor_id,
+            ),
+        )
+        .outerjoin(
             t.votes, sa.and_(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == viewer_id)
         )
         .outerjoin(
@@ -175,6 +183,7 @@ def opened_idea(lock: bool) -> sa.Select[Any]:
             *(c.label(FORUM_PREFIX + c.name) for c in t.forums.c),
             *(c.label(VIEWER_PREFIX + c.name) for c in viewer.c),
             t.staff.c.role.label("viewer_role"),
+            t.standings.c.standing.label("viewer_standing"),
             author.c.name.label("author_name"),
             t.votes.c.user_id.is_not(None).label("voted_by_me"),
             t.votes.c.created_at.label("voted_at"),

@@ -779,12 +779,21 @@ def _pg_candidates(
 # by id: the vote that follows moves their counters from there, without reading them again.
 # Shared by the unit's repositories; None in a read-only unit (no lock outlives a statement).
 Locked = dict[IdeaId, Any]
+# Posters' standings at vendors (the value as stored, None for none) a unit of work has read
+# with an idea (opened()): the poster check that follows needs no statement of its own.
+Standings = dict[tuple[VendorId, UserId], str | None]
 
 
 class SqlIdeaRepository:
-    def __init__(self, conn: AsyncConnection, locked: Locked | None = None) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        locked: Locked | None = None,
+        standings: Standings | None = None,
+    ) -> None:
         self._conn = conn
         self._locked = locked
+        self._standings = standings
 
     async def add(self, idea: Idea) -> None:
         await self._conn.execute(
@@ -830,6 +839,10 @@ class SqlIdeaRepository:
             self._locked[idea_id] = row
         seen = None
         if row.viewer__id is not None:
+            if self._standings is not None:
+                self._standings[(VendorId(row.forum__vendor_id), row.viewer__id)] = (
+                    row.viewer_standing
+                )
             seen = (
                 _user(_Prefixed(row, prebuilt.VIEWER_PREFIX)),
                 Role(row.viewer_role) if row.viewer_role else None,

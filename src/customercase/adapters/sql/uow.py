@@ -30,6 +30,7 @@ from customercase.adapters.sql.repositories import (
     SqlVendorRepository,
     SqlVoteRepository,
     SqlWatchRepository,
+    Standings,
 )
 from customercase.adapters.sql.retention import SqlRetentionRepository
 from customercase.adapters.sql.tracker import SqlTrackerRepository
@@ -132,7 +133,8 @@ class SqlUnitOfWork:
         self.vendors = SqlVendorRepository(conn)
         self.forums = SqlForumRepository(conn)
         locked: Locked | None = None if read_only else {}
-        self.ideas = SqlIdeaRepository(conn, locked)
+        standings: Standings = {}
+        self.ideas = SqlIdeaRepository(conn, locked, standings)
         self.votes = SqlVoteRepository(conn, self._half_life, locked)
         self.watches = SqlWatchRepository(conn)
         self.comments = SqlCommentRepository(conn, self._half_life, locked)
@@ -144,7 +146,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(conn)
         self.tracker = SqlTrackerRepository(conn)
         self.sign_in_flows = SqlSignInFlowRepository(conn)
-        self.moderation = SqlModerationRepository(conn)
+        self.moderation = SqlModerationRepository(conn, standings)
         self.retention = SqlRetentionRepository(conn)
         return self
 
