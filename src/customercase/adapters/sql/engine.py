@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from customercase.adapters.sql import prebuilt
+
 # A pooled connection used this recently is taken as alive; one idle for longer is pinged
 # before use. See _ping_when_idle: this is SQLAlchemy's pre-ping, minus the round trip on a
 # busy server.
@@ -68,6 +70,7 @@ def make_engine(
         echo=echo,
     )
     event.listen(engine.sync_engine, "checkin", _note_checkin)
+    event.listen(engine.sync_engine, "before_cursor_execute", prebuilt.flush_before_execute)
     event.listen(engine.sync_engine, "checkout", _ping_when_idle(idle_ping_seconds))
     return engine
 

@@ -19,6 +19,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.util import await_only as await_
 
 from customercase.adapters.sql import tables as t
 from customercase.adapters.sql.retention import vendor_is_live
@@ -336,28 +337,37 @@ def move_counters_pg() -> sa.Update:
 
 
 def _move_logged(
-    write: Any, heat: sa.ColumnElement[Any], *, votes: int = 0, comments: int = 0
+    write: Any,
+    heat: sa.ColumnElement[Any],
+    *,
+    votes: int = 0,
+    comments: int = 0,
+    prefix: str = "",
 ) -> sa.Update:
     """Log the idea's counters as locked before (bind parameters `moved_idea_id`,
     `moved_forum_id`, `votes_before`, `heat_before`) and move them by `votes`, `comments` and
     `heat`, both only when `write` (a CTE of a vote's INSERT or DELETE, a comment's INSERT)
-    wrote a row; returning the votes after the move, so no row back means nothing moved."""
+    wrote a row; returning the votes after the move, so no row back means nothing moved.
+    Every bind parameter and CTE name begins with `prefix` (see batch())."""
     i = t.ideas.c
     logged = t.idea_moves.insert().from_select(
         ["idea_id", "forum_id", "votes", "heat"],
         sa.select(
-            sa.bindparam("moved_idea_id", type_=t.ID),
-            sa.bindparam("moved_forum_id", type_=t.ID),
-            sa.bindparam("votes_before", type_=sa.Integer),
-            sa.bindparam("heat_before", type_=sa.Double),
+            sa.bindparam(prefix + "moved_idea_id", type_=t.ID),
+            sa.bindparam(prefix + "moved_forum_id", type_=t.ID),
+            sa.bindparam(prefix + "votes_before", type_=sa.Integer),
+            sa.bindparam(prefix + "heat_before", type_=sa.Double),
         ).where(sa.exists(sa.select(write.c[0]))),
     )
     return (
         t.ideas.update()
-        .where(i.id == sa.bindparam("idea_id", type_=t.ID), sa.exists(sa.select(write.c[0])))
+        .where(
+            i.id == sa.bindparam(prefix + "idea_id", type_=t.ID),
+            sa.exists(sa.select(write.c[0])),
+        )
         .values(votes=i.votes + votes, comments=i.comments + comments, heat=i.heat + heat)
         .returning(i.votes)
-        .add_cte(write, logged.cte("logged"))
+        .add_cte(write, logged.cte(prefix + "logged"))
     )
 
 
@@ -404,20 +414,123 @@ def withdraw_and_move_pg() -> sa.Update:
 
 
 @functools.cache
-def comment_and_move_pg(columns: tuple[str, ...]) -> sa.Update:
+def comment_and_move_pg(columns: tuple[str, ...], prefix: str = "") -> sa.Update:
     """A published comment's row inserted (bind parameters named as its `columns`) and its
-    counter move logged and made, in one statement, after LOCK_COUNTERS locked the idea's row
-    in this transaction (so nothing here waits, and the log holds the counters locked). Bind
-    parameters `heat` and those of _move_logged besides."""
-    added = insert(t.comments, columns).returning(t.comments.c.idea_id).cte("added")
-    return _move_logged(added, sa.bindparam("heat", type_=sa.Double), comments=1)
+    counter move logged and made, in one statement, after the idea's row was locked in this
+    transaction (so nothing here waits, and the log holds the counters locked). Bind
+    parameters `heat` and those of _move_logged besides, all beginning with `prefix`."""
+    added = insert(t.comments, columns, prefix).returning(t.comments.c.idea_id)
+    return _move_logged(
+        added.cte(prefix + "added"),
+        sa.bindparam(prefix + "heat", type_=sa.Double),
+        comments=1,
+        prefix=prefix,
+    )
 
 
 @functools.cache
-def insert(table: sa.Table, columns: tuple[str, ...]) -> sa.Insert:
-    """An INSERT of these columns, each a bind parameter of its name: for rows(), which needs
-    every parameter of a statement (a bare table.insert() names every column)."""
-    return table.insert().values({c: sa.bindparam(c, type_=table.c[c].type) for c in columns})
+def insert(table: sa.Table, columns: tuple[str, ...], prefix: str = "") -> sa.Insert:
+    """An INSERT of these columns, each a bind parameter of its name (after `prefix`): for
+    rows(), which needs every parameter of a statement (a bare table.insert() names every
+    column)."""
+    return table.insert().values(
+        {c: sa.bindparam(prefix + c, type_=table.c[c].type) for c in columns}
+    )
+
+
+@functools.cache
+def insert_new(table: sa.Table, columns: tuple[str, ...], prefix: str = "") -> sa.Insert:
+    """insert(), skipping a row whose key is taken (PostgreSQL's ON CONFLICT DO NOTHING)."""
+    return (
+        postgresql.insert(table)
+        .values({c: sa.bindparam(prefix + c, type_=table.c[c].type) for c in columns})
+        .on_conflict_do_nothing()
+    )
+
+
+# Writes a PostgreSQL unit of work may send later (defer()), each named by the function that
+# builds it and that function's arguments but the prefix: ("insert", table, columns), ...
+_DEFERRABLE: dict[str, Callable[..., Any]] = {
+    "insert": insert,
+    "insert_new": insert_new,
+    "comment_and_move": comment_and_move_pg,
+}
+Deferred = tuple[str, tuple[Any, ...]]
+
+# Key of a connection's info while a writing unit of work holds it on PostgreSQL: its Pending.
+PENDING = "customercase_pending"
+
+
+@dataclass(slots=True)
+class Pending:
+    """The writes a unit of work deferred: whose results nothing reads, sent together as one
+    statement before the unit's next statement or its COMMIT (two or three round trips in
+    one; a comment is its row and counter move, its author's watch and its outbox rows)."""
+
+    writes: list[tuple[Deferred, dict[str, Any]]]
+
+
+def defer(conn: AsyncConnection, write: Deferred, params: dict[str, Any]) -> bool:
+    """Queue `write` in the unit of work's Pending; False when its connection defers nothing
+    (SQLite, a read-only unit, no unit of work): run it now."""
+    if conn.dialect.name != "postgresql":
+        return False
+    pending: Pending | None = conn.info.get(PENDING)
+    if pending is None:
+        return False
+    pending.writes.append((write, params))
+    return True
+
+
+@functools.cache
+def batch(writes: tuple[Deferred, ...]) -> sa.Select[Any]:
+    """The deferred writes as one statement: each a CTE of its own (PostgreSQL runs every
+    data-modifying CTE once, whatever the query reads), its bind parameters and inner CTEs
+    prefixed `b<n>_` so that none collide."""
+    ctes = [
+        _DEFERRABLE[name](*args, f"b{n}_").cte(f"b{n}") for n, (name, args) in enumerate(writes)
+    ]
+    return sa.select(sa.literal(len(ctes))).add_cte(*ctes)
+
+
+def _taken(pending: Pending) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """The deferred writes as one statement and its parameters; the queue emptied."""
+    writes, pending.writes = pending.writes, []
+    params = {
+        f"b{n}_{name}": value
+        for n, (_, values) in enumerate(writes)
+        for name, value in values.items()
+    }
+    return batch(tuple(w for w, _ in writes)), params
+
+
+async def flush(conn: AsyncConnection) -> None:
+    """Send the unit of work's deferred writes, if any, as one statement."""
+    pending: Pending | None = conn.info.get(PENDING) if not conn.invalidated else None
+    if pending is None or not pending.writes:
+        return
+    await rows(conn, *_taken(pending))
+
+
+def flush_before_execute(
+    conn: Any, _cursor: Any, _statement: Any, _parameters: Any, _context: Any, _many: Any
+) -> None:
+    """SQLAlchemy's before_cursor_execute, on PostgreSQL engines: a statement executed through
+    SQLAlchemy in a unit of work with deferred writes sends those first (on the driver, in the
+    same greenlet), so it sees them as rows() and every later statement do."""
+    if conn.invalidated:
+        return
+    pending: Pending | None = conn.info.get(PENDING)
+    if pending is None or not pending.writes:
+        return
+    stmt, params = _taken(pending)
+    compiled = _compiled(stmt, conn)
+    assert compiled is not None, "deferred writes have no list parameters"
+    sql, args = _bound(compiled, params)
+    try:
+        await_(conn.connection.driver_connection.fetch(sql, *args))
+    except asyncpg.PostgresError as error:
+        raise sa.exc.DBAPIError(sql, args, error) from error
 
 
 # Each statement compiled for asyncpg, once: its SQL, the order of its parameters, and the
@@ -442,16 +555,12 @@ async def rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> l
     """
     if conn.dialect.name == "sqlite":
         return await sqlite_rows(conn, stmt, params)
+    if conn.info.get(PENDING):
+        await flush(conn)  # what the unit of work deferred goes first, in order
     compiled = _compiled(stmt, conn) if conn.dialect.name == "postgresql" else None
     if compiled is None:
         return list((await conn.execute(stmt, params)).all())
-    sql, binds, processors = compiled
-    values = binds.construct_params(params)
-    args = [
-        v if bind is None else bind(v)
-        for name, bind in zip(binds.positiontup, processors, strict=True)
-        for v in (values[name],)
-    ]
+    sql, args = _bound(compiled, params)
     driver = await driver_of(conn)
     try:
         # Read by attribute, as the mappers read SQLAlchemy rows (a namespace reads faster than
@@ -459,6 +568,19 @@ async def rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> l
         return [SimpleNamespace(**r) for r in await driver.fetch(sql, *args)]
     except Exception as error:
         raise await _driver_error(conn, sql, args, error) from error
+
+
+def _bound(
+    compiled: tuple[str, Any, list[Callable[[Any], Any] | None]], params: Mapping[str, Any]
+) -> tuple[str, list[Any]]:
+    """A compiled statement's SQL and its positional arguments, converted as SQLAlchemy would."""
+    sql, binds, processors = compiled
+    values = binds.construct_params(params)
+    return sql, [
+        v if bind is None else bind(v)
+        for name, bind in zip(binds.positiontup, processors, strict=True)
+        for v in (values[name],)
+    ]
 
 
 async def command(conn: AsyncConnection, sql: str) -> None:

@@ -1390,11 +1390,10 @@ class SqlWatchRepository:
         )
 
     async def start(self, idea_id: IdeaId, user_id: UserId) -> None:
-        await prebuilt.rows(
-            self._conn,
-            _insert_ignoring_duplicates(self._conn, t.watches),
-            {"idea_id": idea_id, "user_id": user_id, "watching": True},
-        )
+        row = {"idea_id": idea_id, "user_id": user_id, "watching": True}
+        # Sent with the unit of work's next statement on PostgreSQL (nothing reads it back).
+        if not prebuilt.defer(self._conn, ("insert_new", (t.watches, _WATCH_COLUMNS)), row):
+            await prebuilt.rows(self._conn, _insert_ignoring_duplicates(self._conn, t.watches), row)
 
     async def watched_by(self, user_id: UserId) -> list[Idea]:
         rows = (
@@ -1698,9 +1697,12 @@ class SqlCommentRepository:
                     )
                 )
             if locked is not None:
-                move = {"heat": heat, **_before(locked, comment.idea_id)}
-                stmt = prebuilt.comment_and_move_pg(_COMMENT_COLUMNS)
-                await prebuilt.rows(self._conn, stmt, {**row, **move})
+                params = {**row, "heat": heat, **_before(locked, comment.idea_id)}
+                write: prebuilt.Deferred = ("comment_and_move", (_COMMENT_COLUMNS,))
+                if not prebuilt.defer(self._conn, write, params):
+                    await prebuilt.rows(
+                        self._conn, prebuilt.comment_and_move_pg(_COMMENT_COLUMNS), params
+                    )
                 return
         await prebuilt.rows(self._conn, prebuilt.insert(t.comments, _COMMENT_COLUMNS), row)
         if not published:
@@ -1787,6 +1789,7 @@ def _notification(row: sa.Row[Any]) -> Notification:
     )
 
 
+_WATCH_COLUMNS = ("idea_id", "user_id", "watching")
 _OUTBOX_COLUMNS = (
     "id",
     "kind",
@@ -1806,22 +1809,21 @@ class SqlOutbox:
         self._conn = conn
 
     async def add(self, notification: Notification) -> None:
-        await prebuilt.rows(
-            self._conn,
-            prebuilt.insert(t.outbox, _OUTBOX_COLUMNS),
-            {
-                "id": notification.id,
-                "kind": notification.kind.value,
-                "recipient_id": notification.recipient_id,
-                "idea_id": notification.idea_id,
-                "actor_id": notification.actor_id,
-                "payload": dict(notification.payload),
-                "state": "pending",
-                "attempts": 0,
-                "due_at": notification.created_at,
-                "created_at": notification.created_at,
-            },
-        )
+        row = {
+            "id": notification.id,
+            "kind": notification.kind.value,
+            "recipient_id": notification.recipient_id,
+            "idea_id": notification.idea_id,
+            "actor_id": notification.actor_id,
+            "payload": dict(notification.payload),
+            "state": "pending",
+            "attempts": 0,
+            "due_at": notification.created_at,
+            "created_at": notification.created_at,
+        }
+        # Sent with the unit of work's next statement on PostgreSQL (the worker reads it).
+        if not prebuilt.defer(self._conn, ("insert", (t.outbox, _OUTBOX_COLUMNS)), row):
+            await prebuilt.rows(self._conn, prebuilt.insert(t.outbox, _OUTBOX_COLUMNS), row)
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
         o = t.outbox.c

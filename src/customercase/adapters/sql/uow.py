@@ -88,6 +88,7 @@ class SqlUnitOfWork:
         # SQLite: the slot (engine.py's sqlite_slots) the open block holds.
         self._slot: asyncio.Lock | asyncio.Semaphore | None = None
         self._inline = False  # SQLite: the open write block's statements run on the loop
+        self._deferring = False  # PostgreSQL: the open write block defers writes (prebuilt.defer)
 
     def read_only(self) -> Self:
         """The next block reads only. On PostgreSQL it runs in autocommit, without the BEGIN
@@ -120,6 +121,8 @@ class SqlUnitOfWork:
                     # autocommit (_engine_for), so the prebuilt statements run there too
                     # (prebuilt.rows) and the rest through SQLAlchemy, all in this transaction.
                     await prebuilt.command(conn, "BEGIN")
+                    conn.info[prebuilt.PENDING] = prebuilt.Pending([])
+                    self._deferring = True
             except BaseException:
                 await conn.close()
                 raise
@@ -160,6 +163,7 @@ class SqlUnitOfWork:
         if conn is None:
             return
         self._end_inline(conn)
+        self._end_deferring(conn)  # what was not sent by now is dropped with the rollback
         try:
             if conn.in_transaction():
                 await conn.rollback()
@@ -177,6 +181,12 @@ class SqlUnitOfWork:
                 await conn.close()
             finally:
                 self._release_slot()
+
+    def _end_deferring(self, conn: AsyncConnection) -> None:
+        if self._deferring:
+            self._deferring = False
+            if not conn.invalidated:
+                conn.info.pop(prebuilt.PENDING, None)
 
     def _end_inline(self, conn: AsyncConnection) -> None:
         # Only where it was set: reading info of an invalidated connection would reconnect.
@@ -198,6 +208,7 @@ class SqlUnitOfWork:
         assert not self._reading, "commit() in a read_only() block"
         # COMMIT may checkpoint (disk writes, fsync): on the driver's thread.
         self._end_inline(self._conn)
+        await prebuilt.flush(self._conn)  # the deferred writes, if any, then COMMIT
         if self._conn.in_transaction():
             # SQLAlchemy's own (autobegun, in autocommit on PostgreSQL: nothing at the driver).
             await self._conn.commit()
