@@ -127,16 +127,8 @@ STANDING = sa.select(t.standings.c.standing).where(
     t.standings.c.user_id == sa.bindparam("user_id", type_=t.ID),
 )
 
+# Column name prefixes of opened_idea(): the forum's, the viewer's.
 FORUM_PREFIX = "forum__"
-# An idea and its forum (bind parameter `idea_id`), the forum's columns named forum__<name>.
-IDEA_WITH_FORUM = (
-    sa.select(t.ideas, *(c.label(FORUM_PREFIX + c.name) for c in t.forums.c))
-    .join(t.forums, t.forums.c.id == t.ideas.c.forum_id)
-    .where(
-        t.ideas.c.id == sa.bindparam("idea_id", type_=t.ID), vendor_is_live(t.forums.c.vendor_id)
-    )
-)
-
 VIEWER_PREFIX = "viewer__"
 
 
@@ -541,8 +533,8 @@ _COMPILED: dict[Any, tuple[str, Any, list[Callable[[Any], Any] | None]] | None] 
 
 
 async def rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
-    """The rows of a prebuilt read statement (or, once the transaction is begun, a lock or a
-    write: see in_driver_transaction), by attribute.
+    """The rows of a prebuilt statement (a read; in a writing unit of work, whose transaction
+    is begun on the driver, a lock or a write too), by attribute.
 
     On PostgreSQL the statement, compiled once, runs on the asyncpg connection itself: through
     SQLAlchemy's execution layer the same query costs about seven times the CPU (greenlet
@@ -606,12 +598,6 @@ async def _driver_error(
     # The pool must not hand this connection out again; the request gets a 503.
     await conn.invalidate(error)
     return sa.exc.OperationalError(sql, args, error, connection_invalidated=True)
-
-
-async def in_driver_transaction(conn: AsyncConnection) -> bool:
-    """Whether asyncpg's connection under `conn` is in a transaction: SQLAlchemy begins it at
-    its first statement, so rows() runs in it from then on (and a lock taken there holds)."""
-    return bool((await driver_of(conn)).is_in_transaction())
 
 
 async def driver_of(conn: AsyncConnection) -> Any:
