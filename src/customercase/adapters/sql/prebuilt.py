@@ -147,28 +147,17 @@ def opened_idea(lock: bool) -> sa.Select[Any]:
     viewer_id = sa.bindparam("viewer_id", type_=t.ID)
     viewer = t.users.alias("viewer")
     author = t.users.alias("author")
-    source = (
+
+    def at_vendor(table: sa.Table) -> sa.ColumnElement[bool]:
+        # The viewer's row of a table keyed by vendor and user (staff, standings).
+        return sa.and_(table.c.user_id == viewer_id, table.c.vendor_id == t.forums.c.vendor_id)
+
+    source, voted, watching = _viewer_marks(
         t.ideas.join(t.forums, t.forums.c.id == t.ideas.c.forum_id)
         .join(author, author.c.id == t.ideas.c.author_id)
         .outerjoin(viewer, viewer.c.id == viewer_id)
-        .outerjoin(
-            t.staff,
-            sa.and_(t.staff.c.user_id == viewer_id, t.staff.c.vendor_id == t.forums.c.vendor_id),
-        )
-        .outerjoin(
-            t.standings,
-            sa.and_(
-                t.standings.c.user_id == viewer_id,
-                t.standings.c.vendor_id == t.forums.c.vendor_id,
-            ),
-        )
-        .outerjoin(
-            t.votes, sa.and_(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == viewer_id)
-        )
-        .outerjoin(
-            t.watches,
-            sa.and_(t.watches.c.idea_id == t.ideas.c.id, t.watches.c.user_id == viewer_id),
-        )
+        .outerjoin(t.staff, at_vendor(t.staff))
+        .outerjoin(t.standings, at_vendor(t.standings))
     )
     stmt = (
         sa.select(
@@ -178,9 +167,9 @@ def opened_idea(lock: bool) -> sa.Select[Any]:
             t.staff.c.role.label("viewer_role"),
             t.standings.c.standing.label("viewer_standing"),
             author.c.name.label("author_name"),
-            t.votes.c.user_id.is_not(None).label("voted_by_me"),
+            voted.label("voted_by_me"),
             t.votes.c.created_at.label("voted_at"),
-            sa.func.coalesce(t.watches.c.watching, sa.false()).label("is_watching"),
+            watching.label("is_watching"),
         )
         .select_from(source)
         .where(
@@ -257,18 +246,24 @@ WITHDRAW_VOTE = (
 # which so also reads the view the vote answers with (PostgreSQL).
 LOCKED_VIEW = idea_view(True).with_for_update(key_share=True, of=t.ideas)
 
-# SQLite's writes on the vote path, run by sqlite_rows(): a vote cast, if new (bind parameters
-# `idea_id`, `user_id`, `created_at`; a row back when it was inserted) ...
-CAST_VOTE_SQLITE = (
-    sqlite.insert(t.votes)
-    .values(
-        idea_id=sa.bindparam("idea_id", type_=t.ID),
-        user_id=sa.bindparam("user_id", type_=t.ID),
-        created_at=sa.bindparam("created_at", type_=t.UtcDateTime),
+
+def _vote_cast(insert: Callable[[sa.Table], Any]) -> Any:
+    """A vote cast in the dialect of `insert` (bind parameters `idea_id`, `user_id`,
+    `created_at`), if new: a row back when it was inserted."""
+    return (
+        insert(t.votes)
+        .values(
+            idea_id=sa.bindparam("idea_id", type_=t.ID),
+            user_id=sa.bindparam("user_id", type_=t.ID),
+            created_at=sa.bindparam("created_at", type_=t.UtcDateTime),
+        )
+        .on_conflict_do_nothing()
+        .returning(t.votes.c.idea_id)
     )
-    .on_conflict_do_nothing()
-    .returning(t.votes.c.idea_id)
-)
+
+
+# SQLite's writes on the vote path, run by sqlite_rows(): a vote cast (_vote_cast) ...
+CAST_VOTE_SQLITE = _vote_cast(sqlite.insert)
 # ... an idea's counters logged as they are before a move (bind parameter `moved_idea_id`;
 # exact, SQLite having one writer) ...
 LOG_COUNTERS_SQLITE = t.idea_moves.insert().from_select(
@@ -372,17 +367,7 @@ def cast_and_move_pg() -> sa.Update:
 
     With the lock taken in an earlier statement, this is not the single-statement vote that
     deadlocked (move_counters_pg): its UPDATE meets a row nobody else can change."""
-    cast = (
-        postgresql.insert(t.votes)
-        .values(
-            idea_id=sa.bindparam("idea_id", type_=t.ID),
-            user_id=sa.bindparam("user_id", type_=t.ID),
-            created_at=sa.bindparam("created_at", type_=t.UtcDateTime),
-        )
-        .on_conflict_do_nothing()
-        .returning(t.votes.c.idea_id)
-        .cte("cast")
-    )
+    cast = _vote_cast(postgresql.insert).cte("cast")
     return _move_logged(cast, sa.bindparam("heat", type_=sa.Double), votes=1)
 
 
