@@ -379,6 +379,12 @@ class IdeaRepository(Protocol):
         ...
 
 
+class IdeaChanged(Exception):
+    """A write refused because the idea is no longer as its unit of work read it without a lock
+    (deleted, merged or moderated since): nothing was written, and the use case reads it again,
+    locked (IdeaRepository.opened(lock=True)), to decide afresh."""
+
+
 class VoteRepository(Protocol):
     async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
         """Record the vote and move the idea's counters with it; False if it was there."""
@@ -390,11 +396,13 @@ class VoteRepository(Protocol):
 
     async def cast(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> IdeaView | None:
         """add(), then the idea as the voter now sees it (None if it is gone): the adapter may
-        have it from the vote's own statements instead of reading it again."""
+        have it from the vote's own statements instead of reading it again. When the unit of
+        work opened the idea without a lock, the adapter may check under its own lock that the
+        idea is still as opened and raise IdeaChanged if not."""
         ...
 
     async def withdraw(self, idea_id: IdeaId, user_id: UserId) -> IdeaView | None:
-        """remove(), then the idea as the user now sees it, as for cast()."""
+        """remove(), then the idea as the user now sees it, as for cast() (IdeaChanged too)."""
         ...
 
 

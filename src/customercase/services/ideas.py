@@ -20,9 +20,17 @@ from customercase.domain.ideas import (
 )
 from customercase.domain.ids import CommentId, ForumId, IdeaId, UserId
 from customercase.domain.notifications import Notification, NotificationKind
-from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    IdeaChanged,
+    Ids,
+    ListCache,
+    SpamFilter,
+    UnitOfWork,
+)
 from customercase.domain.search import clean_text
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
+from customercase.domain.users import User
 from customercase.domain.vendors import Forum, Viewer
 from customercase.services.access import (
     open_forum,
@@ -203,28 +211,44 @@ async def vote(
     idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork, clock: Clock
 ) -> IdeaView:
     """Vote for the idea; voting again changes nothing."""
-    async with uow:
-        # Locked as read: the vote moves the counters read here (no second read).
-        idea, _, viewer = await open_idea(uow, idea_id, user_id, lock=True)
-        user = require_user(viewer)
+
+    async def cast(idea: Idea, user: User) -> IdeaView | None:
         idea.check_open()
-        view = await uow.votes.cast(idea.id, user.id, clock.now())
-        if view is None:
-            raise IdeaNotFound()
-        await uow.commit()
-    return view
+        return await uow.votes.cast(idea.id, user.id, clock.now())
+
+    return await _voted(idea_id, user_id, uow, cast)
 
 
 async def unvote(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
     """Withdraw the vote; withdrawing one that is not there changes nothing."""
-    async with uow:
-        idea, _, viewer = await open_idea(uow, idea_id, user_id, lock=True)
-        user = require_user(viewer)
-        view = await uow.votes.withdraw(idea.id, user.id)
-        if view is None:
-            raise IdeaNotFound()
-        await uow.commit()
-    return view
+    return await _voted(
+        idea_id, user_id, uow, lambda idea, user: uow.votes.withdraw(idea.id, user.id)
+    )
+
+
+async def _voted(
+    idea_id: IdeaId,
+    user_id: UserId | None,
+    uow: UnitOfWork,
+    write: Callable[[Idea, User], Awaitable[IdeaView | None]],
+) -> IdeaView:
+    """The viewer's vote written on the idea (`write`), and the idea as they now see it.
+
+    The idea is read without a lock first: the adapter may write the vote under a lock of its
+    own, checking the idea is still as read (IdeaChanged if not: then it is read again,
+    locked, and judged afresh)."""
+    for lock in (False, True):
+        async with uow:
+            idea, _, viewer = await open_idea(uow, idea_id, user_id, lock=lock)
+            try:
+                view = await write(idea, require_user(viewer))
+            except IdeaChanged:
+                continue
+            if view is None:
+                raise IdeaNotFound()
+            await uow.commit()
+            return view
+    raise AssertionError("an idea read locked cannot have changed")
 
 
 async def set_watching(

@@ -390,6 +390,37 @@ def withdraw_and_move_pg() -> sa.Update:
     return _move_logged(gone, -sa.bindparam("heat", type_=sa.Double), votes=-1)
 
 
+def _vote_function(name: str, *params: sa.BindParameter[Any]) -> sa.Select[Any]:
+    """A call of one of the vote functions (migration d7a4c2e8f051): their one row, `moved`
+    (NULL when the idea is not as the caller read it) and `votes_now`."""
+    called = getattr(sa.func, name)(*params).table_valued(
+        sa.column("moved", sa.Boolean), sa.column("votes_now", sa.Integer)
+    )
+    return sa.select(called.c.moved, called.c.votes_now)
+
+
+# A vote cast, logged and moved in one call that locks the idea and writes only if it is not
+# merged and still in the moderation state read (bind parameters `idea_id`, `user_id`,
+# `created_at`, `heat`, `moderation`): PostgreSQL's vote without a lock taken before.
+CAST_VOTE = _vote_function(
+    "cast_vote",
+    sa.bindparam("idea_id", type_=sa.Text),
+    sa.bindparam("user_id", type_=sa.Text),
+    sa.bindparam("created_at", type_=t.UtcDateTime),
+    sa.bindparam("heat", type_=sa.Double),
+    sa.bindparam("moderation", type_=sa.Text),
+)
+# The vote cast at `cast_at` withdrawn the same way (`heat`: the weight it added); moved false
+# when that vote is not there (bind parameters `idea_id`, `user_id`, `cast_at`, `heat`).
+WITHDRAW_VOTE_FN = _vote_function(
+    "withdraw_vote",
+    sa.bindparam("idea_id", type_=sa.Text),
+    sa.bindparam("user_id", type_=sa.Text),
+    sa.bindparam("cast_at", type_=t.UtcDateTime),
+    sa.bindparam("heat", type_=sa.Double),
+)
+
+
 @functools.cache
 def comment_and_move_pg(columns: tuple[str, ...], prefix: str = "") -> sa.Update:
     """A published comment's row inserted (bind parameters named as its `columns`) and its
@@ -440,11 +471,58 @@ PENDING = "customercase_pending"
 
 @dataclass(slots=True)
 class Pending:
-    """The writes a unit of work deferred: whose results nothing reads, sent together as one
+    """A writing unit of work's state on PostgreSQL's driver.
+
+    `writes`: the writes it deferred, whose results nothing reads, sent together as one
     statement before the unit's next statement or its COMMIT (two or three round trips in
-    one; a comment is its row and counter move, its author's watch and its outbox rows)."""
+    one; a comment is its row and counter move, its author's watch and its outbox rows).
+
+    `begun`: whether its BEGIN was sent. A unit begins lazily, before its first statement that
+    writes or locks: the plain reads before it run in autocommit, as a read-only unit's do
+    (under READ COMMITTED each statement reads its own snapshot either way), and a unit that
+    writes nothing sends neither BEGIN nor COMMIT.
+
+    `alone`: a write ran as its own transaction (alone()): the unit's one write, which nothing
+    may follow."""
 
     writes: list[tuple[Deferred, dict[str, Any]]]
+    begun: bool = False
+    alone: bool = False
+
+
+async def begin(conn: AsyncConnection, pending: Pending) -> None:
+    """The unit's BEGIN, before its first statement that writes or locks."""
+    assert not pending.alone, "a unit of work wrote alone (prebuilt.alone()): nothing may follow"
+    await command(conn, "BEGIN")
+    pending.begun = True
+
+
+def _reads(stmt: Any) -> bool:
+    """Whether a prebuilt statement only reads (no lock, no data-modifying CTE): it may run
+    before the unit's BEGIN."""
+    return (
+        isinstance(stmt, sa.Select) and stmt._for_update_arg is None and not stmt._independent_ctes
+    )
+
+
+async def alone(
+    conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]
+) -> tuple[list[Any], bool]:
+    """The rows of a statement that writes atomically on its own (a call of one of the vote
+    functions), and whether it ran as its own transaction: in autocommit when its unit of
+    work has begun nothing and deferred nothing, so that unit needs neither BEGIN nor COMMIT;
+    else in the unit's transaction, as rows() runs it. A caller whose statement did write
+    alone says so (wrote_alone()): the unit may write nothing after it."""
+    pending: Pending | None = conn.info.get(PENDING)
+    if pending is None or pending.begun or pending.writes:
+        return await rows(conn, stmt, params), False
+    return await _fetch(conn, stmt, params), True
+
+
+def wrote_alone(conn: AsyncConnection) -> None:
+    """The unit of work's write ran alone (alone()) and is committed: nothing may follow."""
+    pending: Pending = conn.info[PENDING]
+    pending.alone = True
 
 
 def defer(conn: AsyncConnection, write: Deferred, params: dict[str, Any]) -> bool:
@@ -482,32 +560,52 @@ def _taken(pending: Pending) -> tuple[sa.Select[Any], dict[str, Any]]:
 
 
 async def flush(conn: AsyncConnection) -> None:
-    """Send the unit of work's deferred writes, if any, as one statement."""
+    """Send the unit of work's deferred writes, if any, as one statement (after its BEGIN)."""
     pending: Pending | None = conn.info.get(PENDING) if not conn.invalidated else None
     if pending is None or not pending.writes:
         return
-    await rows(conn, *_taken(pending))
+    if not pending.begun:
+        await begin(conn, pending)
+    await _fetch(conn, *_taken(pending))
 
 
 def flush_before_execute(
     conn: Any, _cursor: Any, _statement: Any, _parameters: Any, _context: Any, _many: Any
 ) -> None:
     """SQLAlchemy's before_cursor_execute, on PostgreSQL engines: a statement executed through
-    SQLAlchemy in a unit of work with deferred writes sends those first (on the driver, in the
-    same greenlet), so it sees them as rows() and every later statement do."""
+    SQLAlchemy in a writing unit of work runs in its transaction, begun first if it was not
+    (whatever the statement: SQLAlchemy's are not told apart), after the unit's deferred
+    writes (on the driver, in the same greenlet), so it sees them as rows() and every later
+    statement do."""
     if conn.invalidated:
         return
     pending: Pending | None = conn.info.get(PENDING)
-    if pending is None or not pending.writes:
+    if pending is None or (pending.begun and not pending.writes):
+        return
+    driver = conn.connection.driver_connection
+    if not pending.begun:
+        assert not pending.alone, "a unit of work wrote alone (prebuilt.alone())"
+        _on_driver(conn, driver.execute, "BEGIN", [])
+        pending.begun = True
+    if not pending.writes:
         return
     stmt, params = _taken(pending)
     compiled = _compiled(stmt, conn)
     assert compiled is not None, "deferred writes have no list parameters"
-    sql, args = _bound(compiled, params)
+    _on_driver(conn, driver.fetch, *_bound(compiled, params))
+
+
+def _on_driver(conn: Any, call: Callable[..., Any], sql: str, args: list[Any]) -> None:
+    """A statement on the driver from within SQLAlchemy's execution (a hook), its errors raised
+    as the DBAPI's, so that SQLAlchemy handles them as its own statement's: a connection found
+    closed is a disconnect, invalidated, never pooled again."""
     try:
-        await_(conn.connection.driver_connection.fetch(sql, *args))
+        await_(call(sql, *args))
     except asyncpg.PostgresError as error:
         raise sa.exc.DBAPIError(sql, args, error) from error
+    except Exception as error:
+        dbapi = conn.dialect.loaded_dbapi
+        raise dbapi.InterfaceError(f"{type(error).__name__}: {error}", error) from error
 
 
 # Each statement compiled for asyncpg, once: its SQL, the order of its parameters, and the
@@ -519,7 +617,8 @@ _COMPILED: dict[Any, tuple[str, Any, list[Callable[[Any], Any] | None]] | None] 
 
 async def rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
     """The rows of a prebuilt statement (a read; in a writing unit of work, whose transaction
-    is begun on the driver, a lock or a write too), by attribute.
+    is begun on the driver, a lock or a write too, after its BEGIN, sent first if it was not:
+    see Pending), by attribute.
 
     On PostgreSQL the statement, compiled once, runs on the asyncpg connection itself: through
     SQLAlchemy's execution layer the same query costs about seven times the CPU (greenlet
@@ -532,8 +631,17 @@ async def rows(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> l
     """
     if conn.dialect.name == "sqlite":
         return await sqlite_rows(conn, stmt, params)
-    if conn.info.get(PENDING):
-        await flush(conn)  # what the unit of work deferred goes first, in order
+    pending: Pending | None = conn.info.get(PENDING)
+    if pending is not None:
+        if pending.writes:
+            await flush(conn)  # what the unit of work deferred goes first, in order
+        elif not pending.begun and not _reads(stmt):
+            await begin(conn, pending)
+    return await _fetch(conn, stmt, params)
+
+
+async def _fetch(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
+    """rows() on PostgreSQL, as the unit of work stands (no BEGIN, no flush)."""
     compiled = _compiled(stmt, conn) if conn.dialect.name == "postgresql" else None
     if compiled is None:
         return list((await conn.execute(stmt, params)).all())

@@ -7,7 +7,7 @@ import functools
 import itertools
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -53,7 +53,7 @@ from customercase.domain.notifications import (
     NotificationKind,
     OutboxStats,
 )
-from customercase.domain.ports import OpenedIdea
+from customercase.domain.ports import IdeaChanged, OpenedIdea
 from customercase.domain.privacy import (
     DELETED_NAME,
     PersonalData,
@@ -767,10 +767,21 @@ def _pg_candidates(
     return sa.select(every).ext(postgresql.distinct_on(every.c.id)).subquery("candidates")
 
 
-# What a writing unit of work has read of the ideas whose rows it locked (opened(lock=True)),
-# by id: the vote that follows moves their counters from there, without reading them again.
-# Shared by the unit's repositories; None in a read-only unit (no lock outlives a statement).
-Locked = dict[IdeaId, Any]
+@dataclass(frozen=True, slots=True)
+class SeenRow:
+    """An idea as a writing unit of work opened it (opened()): the row, and whether it stays
+    as read until the unit ends (locked on PostgreSQL; always on SQLite, whose writing unit
+    holds the database's lock)."""
+
+    row: Any
+    locked: bool
+
+
+# What a writing unit of work has read of the ideas it opened, by id: the vote or comment that
+# follows moves their counters from there without reading them again (locked), or writes only
+# if the idea is still as read (not locked: the vote functions). Shared by the unit's
+# repositories; None in a read-only unit (no lock outlives a statement).
+Seen = dict[IdeaId, SeenRow]
 # Posters' standings at vendors (the value as stored, None for none) a unit of work has read
 # with an idea (opened()): the poster check that follows needs no statement of its own.
 Standings = dict[tuple[VendorId, UserId], str | None]
@@ -780,11 +791,11 @@ class SqlIdeaRepository:
     def __init__(
         self,
         conn: AsyncConnection,
-        locked: Locked | None = None,
+        seen: Seen | None = None,
         standings: Standings | None = None,
     ) -> None:
         self._conn = conn
-        self._locked = locked
+        self._seen = seen
         self._standings = standings
 
     async def add(self, idea: Idea) -> None:
@@ -820,15 +831,15 @@ class SqlIdeaRepository:
         self, idea_id: IdeaId, viewer_id: UserId | None, *, lock: bool = False
     ) -> OpenedIdea | None:
         # SQLite needs no row lock: a writing unit holds the database's (BEGIN IMMEDIATE).
-        locking = lock and self._locked is not None
-        stmt = prebuilt.opened_idea(locking and self._conn.dialect.name == "postgresql")
+        postgres = self._conn.dialect.name == "postgresql"
+        locking = lock and self._seen is not None and postgres
+        stmt = prebuilt.opened_idea(locking)
         params = {"idea_id": idea_id, "viewer_id": viewer_id}
         row = _first(await prebuilt.rows(self._conn, stmt, params))
         if row is None:
             return None
-        if locking:
-            assert self._locked is not None
-            self._locked[idea_id] = row
+        if self._seen is not None:
+            self._seen[idea_id] = SeenRow(row, locked=locking or not postgres)
         seen = None
         if row.viewer__id is not None:
             if self._standings is not None:
@@ -1259,11 +1270,11 @@ def _voted(view: IdeaView, voted: bool, moved: int) -> IdeaView:
 
 class SqlVoteRepository:
     def __init__(
-        self, conn: AsyncConnection, half_life_days: float, locked: Locked | None = None
+        self, conn: AsyncConnection, half_life_days: float, seen: Seen | None = None
     ) -> None:
         self._conn = conn
         self._half_life = half_life_days
-        self._locked = locked
+        self._seen_rows = seen
 
     async def add(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> bool:
         return await self._cast(idea_id, user_id, at, None) is not _NOT_MOVED
@@ -1273,8 +1284,10 @@ class SqlVoteRepository:
 
     async def cast(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> IdeaView | None:
         seen = self._seen(idea_id, user_id)
-        if seen is not None:
-            return await self._cast_seen(seen, user_id, at)
+        if seen is not None and seen.locked:
+            return await self._cast_seen(seen.row, user_id, at)
+        if seen is not None and self._conn.dialect.name == "postgresql":
+            return await self._cast_unlocked(seen.row, user_id, at)
         view = await self._cast(idea_id, user_id, at, user_id)
         if view is _NOT_MOVED:  # voted before: nothing moved, so nothing read yet
             return await SqlIdeaRepository(self._conn).view(idea_id, user_id)
@@ -1282,26 +1295,27 @@ class SqlVoteRepository:
 
     async def withdraw(self, idea_id: IdeaId, user_id: UserId) -> IdeaView | None:
         seen = self._seen(idea_id, user_id)
-        if seen is not None and seen.voted_at is not None:
-            view = await self._withdraw_seen(seen, user_id)
+        row = seen.row if seen is not None else None
+        if row is not None and row.voted_at is not None:
+            view = await self._withdraw_seen(row, user_id, locked=seen is not None and seen.locked)
             if view is not None:
                 return view
-            # Not the vote seen (withdrawn, or withdrawn and cast again, while the lock was
-            # awaited): the long way, which withdraws whatever vote is there now.
+            # Not the vote seen (withdrawn, or withdrawn and cast again, since it was read):
+            # the long way, which withdraws whatever vote is there now.
         view = await self._withdraw(idea_id, user_id, user_id)
-        if view is _NOT_MOVED and seen is not None:
-            return _voted(SqlIdeaRepository._view(seen), False, 0)
+        if view is _NOT_MOVED and row is not None:
+            return _voted(SqlIdeaRepository._view(row), False, 0)
         if view is _NOT_MOVED:
             return await SqlIdeaRepository(self._conn).view(idea_id, user_id)
         return cast(IdeaView | None, view)
 
-    def _seen(self, idea_id: IdeaId, user_id: UserId) -> Any:
-        """The idea as this unit of work read it, its row locked since, when the viewer read
-        was this user (opened(lock=True)); used once: a move changes what was read."""
-        if self._locked is None:
+    def _seen(self, idea_id: IdeaId, user_id: UserId) -> SeenRow | None:
+        """The idea as this unit of work opened it, when the viewer read was this user
+        (opened()); used once: a move changes what was read."""
+        if self._seen_rows is None:
             return None
-        seen = self._locked.pop(idea_id, None)
-        return seen if seen is not None and seen.viewer__id == user_id else None
+        seen = self._seen_rows.pop(idea_id, None)
+        return seen if seen is not None and seen.row.viewer__id == user_id else None
 
     async def _cast_seen(self, seen: Any, user_id: UserId, at: datetime) -> IdeaView:
         weight = heat_of(at, self._half_life)
@@ -1318,7 +1332,31 @@ class SqlVoteRepository:
             moved = await self._cast(seen.id, user_id, at, None) is not _NOT_MOVED
         return _voted(SqlIdeaRepository._view(seen), True, 1 if moved else 0)
 
-    async def _withdraw_seen(self, seen: Any, user_id: UserId) -> IdeaView | None:
+    async def _cast_unlocked(self, seen: Any, user_id: UserId, at: datetime) -> IdeaView | None:
+        """The vote cast by the cast_vote function (PostgreSQL), which locks the idea and
+        writes only if it is still as `seen` was read (not merged, the same moderation):
+        alone, in autocommit, when it is the unit's first write. IdeaChanged when it is not."""
+        params = {
+            "idea_id": seen.id,
+            "user_id": user_id,
+            "created_at": at,
+            "heat": heat_of(at, self._half_life),
+            "moderation": seen.moderation,
+        }
+        result, alone = await prebuilt.alone(self._conn, prebuilt.CAST_VOTE, params)
+        return self._answered(seen, result, alone, voted=True)
+
+    def _answered(self, seen: Any, result: list[Any], alone: bool, *, voted: bool) -> IdeaView:
+        """The view a vote function's answer gives: the seen idea with the counter as moved."""
+        (answer,) = result
+        if answer.moved is None:
+            raise IdeaChanged()
+        if answer.moved and alone:
+            prebuilt.wrote_alone(self._conn)
+        view = SqlIdeaRepository._view(seen)
+        return replace(view, idea=replace(view.idea, votes=answer.votes_now), voted_by_me=voted)
+
+    async def _withdraw_seen(self, seen: Any, user_id: UserId, *, locked: bool) -> IdeaView | None:
         """The seen vote withdrawn with its move, or None when it is not there."""
         if self._conn.dialect.name != "postgresql":
             moved = await self._withdraw(seen.id, user_id, None) is not _NOT_MOVED
@@ -1328,9 +1366,19 @@ class SqlVoteRepository:
             "user_id": user_id,
             "cast_at": seen.voted_at,
             "heat": heat_of(seen.voted_at, self._half_life),
-            **_before(seen),
         }
-        if not await prebuilt.rows(self._conn, prebuilt.withdraw_and_move_pg(), params):
+        if not locked:
+            # The withdraw_vote function: lock, delete that vote, log and move, in one call.
+            result, alone = await prebuilt.alone(self._conn, prebuilt.WITHDRAW_VOTE_FN, params)
+            if result[0].moved is None:  # the idea is gone
+                raise IdeaChanged()
+            if not result[0].moved:
+                return None
+            return self._answered(seen, result, alone, voted=False)
+        withdrawn = await prebuilt.rows(
+            self._conn, prebuilt.withdraw_and_move_pg(), {**params, **_before(seen)}
+        )
+        if not withdrawn:
             return None
         return _voted(SqlIdeaRepository._view(seen), False, -1)
 
@@ -1657,11 +1705,11 @@ _COMMENT_COLUMNS = (
 
 class SqlCommentRepository:
     def __init__(
-        self, conn: AsyncConnection, half_life_days: float, locked: Locked | None = None
+        self, conn: AsyncConnection, half_life_days: float, seen: Seen | None = None
     ) -> None:
         self._conn = conn
         self._half_life = half_life_days
-        self._locked = locked
+        self._seen = seen
 
     async def add(self, comment: Comment, at: datetime) -> None:
         # The row as parameters of a prebuilt INSERT, on the driver: no statement built per
@@ -1681,7 +1729,8 @@ class SqlCommentRepository:
         if published and self._conn.dialect.name == "postgresql":
             # Locked when this unit of work opened the idea (opened(lock=True)), else locked
             # here; then the row with its counter move in one statement.
-            locked = self._locked.pop(comment.idea_id, None) if self._locked else None
+            seen = self._seen.pop(comment.idea_id, None) if self._seen else None
+            locked = seen.row if seen is not None and seen.locked else None
             if locked is None:
                 locked = _first(
                     await prebuilt.rows(

@@ -14,7 +14,7 @@ from customercase.adapters.sql import prebuilt
 from customercase.adapters.sql.engine import SQLITE_AUTOCOMMIT, sqlite_slots
 from customercase.adapters.sql.moderation import SqlModerationRepository
 from customercase.adapters.sql.repositories import (
-    Locked,
+    Seen,
     SqlCommentRepository,
     SqlForumRepository,
     SqlIdeaRepository,
@@ -119,8 +119,9 @@ class SqlUnitOfWork:
                 elif not read_only:
                     # PostgreSQL: begun on asyncpg's connection, under SQLAlchemy's in
                     # autocommit (_engine_for), so the prebuilt statements run there too
-                    # (prebuilt.rows) and the rest through SQLAlchemy, all in this transaction.
-                    await prebuilt.command(conn, "BEGIN")
+                    # (prebuilt.rows) and the rest through SQLAlchemy, all in this transaction;
+                    # begun lazily, before the first statement that writes or locks
+                    # (prebuilt.Pending).
                     conn.info[prebuilt.PENDING] = prebuilt.Pending([])
                     self._deferring = True
             except BaseException:
@@ -135,12 +136,12 @@ class SqlUnitOfWork:
         self.sessions = SqlSessionRepository(conn)
         self.vendors = SqlVendorRepository(conn)
         self.forums = SqlForumRepository(conn)
-        locked: Locked | None = None if read_only else {}
+        seen: Seen | None = None if read_only else {}
         standings: Standings = {}
-        self.ideas = SqlIdeaRepository(conn, locked, standings)
-        self.votes = SqlVoteRepository(conn, self._half_life, locked)
+        self.ideas = SqlIdeaRepository(conn, seen, standings)
+        self.votes = SqlVoteRepository(conn, self._half_life, seen)
         self.watches = SqlWatchRepository(conn)
-        self.comments = SqlCommentRepository(conn, self._half_life, locked)
+        self.comments = SqlCommentRepository(conn, self._half_life, seen)
         self.participants = SqlParticipantRepository(conn)
         self.inbound = SqlInboundLog(conn)
         self.merges = SqlMergeRepository(conn, self._half_life)
