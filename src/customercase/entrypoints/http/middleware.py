@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
+import secrets
 import time
-import uuid
 
 import structlog
 from litestar.config.csrf import CSRFConfig
@@ -19,9 +20,11 @@ log = structlog.get_logger("customercase.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+@functools.lru_cache(maxsize=4096)
 def client_tag(key: bytes, address: str) -> str:
     """A short keyed hash of the client's address: one client's requests can be told apart in
-    the logs, but the address itself (personal data) is not written down."""
+    the logs, but the address itself (personal data) is not written down. Remembered for the
+    last few thousand addresses (an HMAC per request was 3 % of a cached page's CPU)."""
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:12]
 
 
@@ -34,7 +37,7 @@ def request_id_middleware(app: ASGIApp, log_key: bytes) -> ASGIApp:
             return
         http: HTTPScope = scope
         given = dict(http["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if REQUEST_ID.match(given) else secrets.token_hex(16)
         status = 500
         started = time.perf_counter()
 
