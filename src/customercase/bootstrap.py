@@ -26,6 +26,7 @@ from customercase.adapters.jira.tracker import RetryPolicy as JiraRetryPolicy
 from customercase.adapters.local.avatars import NoPictures
 from customercase.adapters.local.lists import LocalListCache
 from customercase.adapters.local.mailbox import LocalMailbox
+from customercase.adapters.local.marks import CoalescedMarks
 from customercase.adapters.local.sessions import LocalSessionCache
 from customercase.adapters.local.spam import AllowAllSpamFilter
 from customercase.adapters.passwords import Argon2PasswordHasher
@@ -48,6 +49,7 @@ from customercase.domain.ports import (
     IssueTrackers,
     ListCache,
     Mailer,
+    MarksReader,
     PasswordHasher,
     Schema,
     SecretBox,
@@ -370,6 +372,8 @@ class Container(containers.DeclarativeContainer):
     avatars: providers.Provider[Avatars] = providers.Singleton(pick_avatars, settings, http_client)
     schema: providers.Provider[Schema] = providers.Singleton(AlembicSchema, engine)
     lists: providers.Provider[ListCache] = providers.Singleton(build_list_cache, settings)
+    # Signed-in first pages' marks, read for the viewers who ask at once together.
+    marks: providers.Provider[MarksReader] = providers.Singleton(CoalescedMarks, uow.provider)
     session_cache: providers.Provider[SessionCache] = providers.Singleton(
         build_session_cache, settings
     )

@@ -28,10 +28,11 @@ async def test_marks_are_the_counters_and_the_viewers_own_vote_and_watch(
         await uow.commit()
 
     async with new_uow().read_only() as uow:
-        authors = await uow.ideas.marks([idea.id], author.id)
-        others = await uow.ideas.marks([idea.id], other.id)
+        authors, others, again = await uow.ideas.marks(
+            [(author.id, [idea.id]), (other.id, [idea.id]), (author.id, [idea.id])]
+        )
 
-    assert authors == {idea.id: Marks(2, 0, True, True)}
+    assert authors == again == {idea.id: Marks(2, 0, True, True)}
     assert others == {idea.id: Marks(2, 0, True, False)}
 
 
@@ -41,6 +42,9 @@ async def test_marks_leave_out_ideas_that_are_not_there(
     _, author, idea = await seeded(new_uow)
 
     async with new_uow().read_only() as uow:
-        found = await uow.ideas.marks([IdeaId(_id()), idea.id], author.id)
+        found, nothing = await uow.ideas.marks(
+            [(author.id, [IdeaId(_id()), idea.id]), (author.id, [])]
+        )
 
     assert found == {idea.id: Marks(0, 0, False, False)}
+    assert nothing == {}

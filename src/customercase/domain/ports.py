@@ -367,15 +367,26 @@ class IdeaRepository(Protocol):
         raise InvalidField for a foreign cursor."""
         ...
 
-    async def marks(self, idea_ids: Sequence[IdeaId], viewer_id: UserId) -> dict[IdeaId, Marks]:
-        """The counters of those of the ideas that still exist and the viewer's marks on each,
-        in one statement (a kept page made the viewer's)."""
+    async def marks(
+        self, asked: Sequence[tuple[UserId, Sequence[IdeaId]]]
+    ) -> builtins.list[dict[IdeaId, Marks]]:
+        """For each viewer and ideas asked, in order: the counters of those of the ideas that
+        still exist and the viewer's marks on each; all in one statement (kept pages made
+        their viewers')."""
         ...
 
     async def similar(
         self, forum_id: ForumId, text: str, viewer_id: UserId | None, limit: int
     ) -> builtins.list[IdeaView]:
         """The forum's unmerged ideas most like the text (trigrams and words), best first."""
+        ...
+
+
+class MarksReader(Protocol):
+    async def marks(self, idea_ids: Sequence[IdeaId], viewer_id: UserId) -> dict[IdeaId, Marks]:
+        """IdeaRepository.marks() of one viewer, outside the caller's unit of work and read
+        after the call began (so with every change committed before it): an adapter may
+        read the marks of viewers who ask at the same time together."""
         ...
 
 

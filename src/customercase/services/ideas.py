@@ -25,6 +25,7 @@ from customercase.domain.ports import (
     IdeaChanged,
     Ids,
     ListCache,
+    MarksReader,
     SpamFilter,
     UnitOfWork,
 )
@@ -137,20 +138,22 @@ async def list_ideas(
     *,
     uow: UnitOfWork,
     cache: ListCache | None = None,
+    marks: MarksReader | None = None,
 ) -> Page[IdeaView]:
     """One page of a forum's ideas, sorted and filtered as asked.
 
     With a cache, the first page of a public forum is kept for the cache's time to live:
     everyone's page, nobody's votes or secrets. A visitor gets it as kept, its counts up to that
     many seconds old; a signed-in viewer gets it with its counters read afresh and their own
-    marks (one small statement), so only its order may be that old. A search, a later page or
-    a private forum is always read afresh."""
+    marks (one small statement, through `marks` when given: read with other viewers' who ask
+    at the same time), so only its order may be that old. A search, a later page or a private
+    forum is always read afresh."""
     check_limit(query.limit)
     if cache is None or query.text is not None or query.after:
         return (await _read_page(query, user_id, uow))[1]
     kept = cache.get(query)
     if kept is not None:
-        return kept if user_id is None else await _marked(kept, user_id, uow)
+        return kept if user_id is None else await _marked(kept, user_id, uow, marks)
     version = cache.version()
     forum, page = await _read_page(query, user_id, uow)
     if not forum.is_private:
@@ -163,12 +166,18 @@ async def list_ideas(
     return page
 
 
-async def _marked(kept: Page[IdeaView], user_id: UserId, uow: UnitOfWork) -> Page[IdeaView]:
+async def _marked(
+    kept: Page[IdeaView], user_id: UserId, uow: UnitOfWork, reader: MarksReader | None
+) -> Page[IdeaView]:
     """The kept page as this viewer sees it now: fresh counters, their marks, and without the
     ideas deleted since it was kept (one that left the list otherwise stays until it expires,
     as for a visitor)."""
-    async with uow.read_only():
-        marks = await uow.ideas.marks([v.idea.id for v in kept.items], user_id)
+    ids = [v.idea.id for v in kept.items]
+    if reader is not None:
+        marks = await reader.marks(ids, user_id)
+    else:
+        async with uow.read_only():
+            (marks,) = await uow.ideas.marks([(user_id, ids)])
     items = [v.marked(marks[v.idea.id]) for v in kept.items if v.idea.id in marks]
     if len(items) == len(kept.items) and all(
         a is b for a, b in zip(items, kept.items, strict=True)

@@ -577,18 +577,22 @@ class InMemoryIdeaRepository:
             next_cursor = encode_cursor(last if snapshot is None else [snapshot, *last])
         return Page(items, next_cursor)
 
-    async def marks(self, idea_ids: Sequence[IdeaId], viewer_id: UserId) -> dict[IdeaId, Marks]:
+    async def marks(
+        self, asked: Sequence[tuple[UserId, Sequence[IdeaId]]]
+    ) -> builtins.list[dict[IdeaId, Marks]]:
         db = self._tx.read()
-        found = (db.ideas[i] for i in idea_ids if i in db.ideas)
-        return {
-            idea.id: Marks(
-                idea.votes,
-                idea.comments,
-                (idea.id, viewer_id) in db.votes,
-                db.watches.get((idea.id, viewer_id), False),
-            )
-            for idea in found
-        }
+        return [
+            {
+                idea.id: Marks(
+                    idea.votes,
+                    idea.comments,
+                    (idea.id, viewer_id) in db.votes,
+                    db.watches.get((idea.id, viewer_id), False),
+                )
+                for idea in (db.ideas[i] for i in idea_ids if i in db.ideas)
+            }
+            for viewer_id, idea_ids in asked
+        ]
 
     def _search(
         self, query: IdeaQuery, terms: tuple[Term, ...], viewer_id: UserId | None

@@ -76,28 +76,40 @@ def _viewer_marks(
 
 @functools.cache
 def marks(dialect: str) -> sa.Select[Any]:
-    """Some ideas' counters and the viewer's (bind parameter `viewer_id`) marks on each: a kept
-    page made a signed-in viewer's. The ideas (bind parameter `idea_ids`) come as one JSON
-    array on both engines: a list expanded into `IN (…)` would be compiled at every execution,
-    and asyncpg encodes a text array's elements slower than PostgreSQL parses the JSON."""
-    ids = sa.bindparam("idea_ids", type_=sa.String)
-    listed = (
-        sa.func.json_array_elements_text(sa.cast(ids, postgresql.JSON)).table_valued("value")
-        if dialect == "postgresql"
-        else sa.func.json_each(ids).table_valued("value")
-    )
-    source, voted, watching = _viewer_marks(t.ideas)
-    return (
-        sa.select(
-            t.ideas.c.id,
-            t.ideas.c.votes,
-            t.ideas.c.comments,
-            voted.label("voted_by_me"),
-            watching.label("is_watching"),
+    """Ideas' counters and viewers' marks on them: kept pages made their viewers'. What is
+    asked comes as one JSON array of {"v": viewer id, "i": idea id} (bind parameter `asked`)
+    on both engines: a list expanded into `IN (…)` would be compiled at every execution, and
+    asyncpg encodes a text array's elements slower than PostgreSQL parses the JSON. Rows:
+    `viewer_id`, and the idea's `id`, `votes`, `comments`, `voted_by_me`, `is_watching`."""
+    asked_json = sa.bindparam("asked", type_=sa.String)
+    if dialect == "postgresql":
+        asked: sa.FromClause = (
+            sa.func.json_to_recordset(sa.cast(asked_json, postgresql.JSON))
+            .table_valued(sa.column("v", t.ID), sa.column("i", t.ID))
+            .render_derived(name="asked", with_types=True)
         )
-        .select_from(source)
-        .where(t.ideas.c.id.in_(sa.select(listed.c.value)))
+    else:
+        each = sa.func.json_each(asked_json).table_valued("value")
+        asked = sa.select(
+            sa.func.json_extract(each.c.value, "$.v").label("v"),
+            sa.func.json_extract(each.c.value, "$.i").label("i"),
+        ).subquery("asked")
+    # The vote and the watch as subqueries of each row, not outer joins: the planner then
+    # looks each up by both keys (joined, it read every vote of an idea and filtered them).
+    voted = sa.exists().where(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == asked.c.v)
+    watching = (
+        sa.select(t.watches.c.watching)
+        .where(t.watches.c.idea_id == t.ideas.c.id, t.watches.c.user_id == asked.c.v)
+        .scalar_subquery()
     )
+    return sa.select(
+        asked.c.v.label("viewer_id"),
+        t.ideas.c.id,
+        t.ideas.c.votes,
+        t.ideas.c.comments,
+        voted.label("voted_by_me"),
+        sa.func.coalesce(watching, sa.false()).label("is_watching"),
+    ).select_from(asked.join(t.ideas, t.ideas.c.id == asked.c.i))
 
 
 # A session (bind parameter `token_hash`) with its user: every signed-in request reads it.

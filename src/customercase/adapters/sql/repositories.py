@@ -960,14 +960,22 @@ class SqlIdeaRepository:
             next_cursor = encode_cursor(last if snapshot is None else [snapshot, *last])
         return Page(items, next_cursor)
 
-    async def marks(self, idea_ids: Sequence[IdeaId], viewer_id: UserId) -> dict[IdeaId, Marks]:
+    async def marks(
+        self, asked: Sequence[tuple[UserId, Sequence[IdeaId]]]
+    ) -> builtins.list[dict[IdeaId, Marks]]:
+        pairs = [{"v": viewer, "i": idea} for viewer, ideas in asked for idea in ideas]
         stmt = prebuilt.marks(self._conn.dialect.name)
-        params = {"idea_ids": json.dumps(list(idea_ids)), "viewer_id": viewer_id}
-        rows = await prebuilt.rows(self._conn, stmt, params)
-        return {
-            IdeaId(r.id): Marks(r.votes, r.comments, bool(r.voted_by_me), bool(r.is_watching))
-            for r in rows
-        }
+        rows = await prebuilt.rows(self._conn, stmt, {"asked": json.dumps(pairs)})
+        found: dict[UserId, dict[IdeaId, Marks]] = {}
+        for r in rows:
+            found.setdefault(r.viewer_id, {})[IdeaId(r.id)] = Marks(
+                r.votes, r.comments, bool(r.voted_by_me), bool(r.is_watching)
+            )
+        # A viewer asked twice in one read (two tabs) is answered twice from the same rows.
+        return [
+            {i: m for i in ideas if (m := found.get(viewer, {}).get(i)) is not None}
+            for viewer, ideas in asked
+        ]
 
     async def _moved_since(
         self, forum_id: ForumId, snapshot: int | None

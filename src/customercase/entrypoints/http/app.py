@@ -21,6 +21,7 @@ from customercase.domain.ports import (
     Ids,
     IssueTrackers,
     ListCache,
+    MarksReader,
     PasswordHasher,
     SecretBox,
     SessionCache,
@@ -118,6 +119,11 @@ def create_app(container: Container) -> Litestar:
 
     def provide_lists() -> ListCache:
         return lists
+
+    marks = container.marks()
+
+    def provide_marks() -> MarksReader:
+        return marks
 
     session_cache = container.session_cache()
 
@@ -235,6 +241,7 @@ def create_app(container: Container) -> Litestar:
             "identity_provider": sync(provide_identity_provider),
             "spam": sync(provide_spam),
             "lists": sync(provide_lists),
+            "marks": sync(provide_marks),
             "session_cache": sync(provide_session_cache),
             "avatars": sync(provide_avatars),
             "inbound_credentials": sync(provide_inbound_credentials),
@@ -262,7 +269,11 @@ def create_app(container: Container) -> Litestar:
         response_cache_config=ResponseCacheConfig(),
         # For hooks that answer before dependencies are resolved (ideas.kept_list).
         state=State(
-            {"first_pages": FirstPages(KeptBodies(lists, presenter), user_of, container.uow, lists)}
+            {
+                "first_pages": FirstPages(
+                    KeptBodies(lists, presenter), user_of, container.uow, lists, marks
+                )
+            }
         ),
         debug=False,
     )

@@ -17,6 +17,7 @@ from customercase.domain.ports import (
     Ids,
     IssueTrackers,
     ListCache,
+    MarksReader,
     SecretBox,
     SpamFilter,
     UnitOfWork,
@@ -122,11 +123,13 @@ class FirstPages:
         user_of: UserOf,
         uow: Callable[[], UnitOfWork],
         lists: ListCache,
+        marks: MarksReader,
     ) -> None:
         self.kept = kept
         self._user_of = user_of
         self._uow = uow
         self._lists = lists
+        self._marks = marks
 
     async def signed_in(self, query: IdeaQuery, token: str) -> bytes | None:
         """The page as this session's user sees it (their votes marked), or None for a session
@@ -134,7 +137,9 @@ class FirstPages:
         user = await self._user_of(token)
         if user is None:
             return None
-        page = await ideas.list_ideas(query, user.id, uow=self._uow(), cache=self._lists)
+        page = await ideas.list_ideas(
+            query, user.id, uow=self._uow(), cache=self._lists, marks=self._marks
+        )
         return self.kept.viewers_body(query, page)
 
 
@@ -177,6 +182,7 @@ class ForumIdeasController(Controller):
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
         lists: Injected[ListCache],
+        marks: Injected[MarksReader],
         present: Presenter,
         sort: Literal["top", "new", "trending"] = "top",
         status: StatusName | None = None,
@@ -188,7 +194,7 @@ class ForumIdeasController(Controller):
         query = IdeaQuery(
             ForumId(forum_id), Sort(sort), Status(status) if status else None, q, limit, cursor
         )
-        page = await ideas.list_ideas(query, _uid(user), uow=uow, cache=lists)
+        page = await ideas.list_ideas(query, _uid(user), uow=uow, cache=lists, marks=marks)
         return present.idea_page(page)
 
     @get("/similar")

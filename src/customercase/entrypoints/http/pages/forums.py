@@ -12,7 +12,14 @@ from litestar.response import Redirect, Template
 from customercase.domain.errors import InvalidField, NotSignedIn
 from customercase.domain.ideas import IdeaQuery, Sort, Status
 from customercase.domain.ids import ForumId
-from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
+from customercase.domain.ports import (
+    Clock,
+    Ids,
+    ListCache,
+    MarksReader,
+    SpamFilter,
+    UnitOfWork,
+)
 from customercase.domain.users import User as DomainUser
 from customercase.domain.vendors import Forum
 from customercase.entrypoints.http.deps import Injected
@@ -67,6 +74,7 @@ class ForumPages(Controller):
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
         lists: Injected[ListCache],
+        marks: Injected[MarksReader],
         present: Presenter,
         analytics: Analytics | None,
         sort: str = "top",
@@ -81,7 +89,7 @@ class ForumPages(Controller):
         forum = await vendors.get_forum(ForumId(forum_id), uid(user), uow=uow)
         status_filter = Status(status) if status else None
         query = IdeaQuery(forum.id, Sort(sort), status_filter, q or None, PAGE_SIZE, cursor or None)
-        found = await ideas.list_ideas(query, uid(user), uow=uow, cache=lists)
+        found = await ideas.list_ideas(query, uid(user), uow=uow, cache=lists, marks=marks)
         here = forum_url(forum_id, sort=sort, status=status, q=q, cursor=cursor)
         links = {
             key: forum_url(forum_id, sort=key, status=status, q=q)
