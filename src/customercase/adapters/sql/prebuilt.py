@@ -75,41 +75,60 @@ def _viewer_marks(
 
 
 @functools.cache
-def marks(dialect: str) -> sa.Select[Any]:
+def marks(dialect: str) -> sa.CompoundSelect[Any]:
     """Ideas' counters and viewers' marks on them: kept pages made their viewers'. What is
     asked comes as one JSON array of {"v": viewer id, "i": idea id} (bind parameter `asked`)
     on both engines: a list expanded into `IN (…)` would be compiled at every execution, and
-    asyncpg encodes a text array's elements slower than PostgreSQL parses the JSON. Rows:
-    `viewer_id`, and the idea's `id`, `votes`, `comments`, `voted_by_me`, `is_watching`."""
+    asyncpg encodes a text array's elements slower than PostgreSQL parses the JSON.
+
+    Rows: each idea asked that exists, once, with its counters (`viewer_id` NULL); then each
+    viewer's vote or watch on an idea asked, where there is one (`voted_by_me`,
+    `is_watching`). Most pairs are marked by neither, and every viewer asking for the same
+    page needs the same counters: a row per pair cost the driver more than the statement."""
     asked_json = sa.bindparam("asked", type_=sa.String)
     if dialect == "postgresql":
-        asked: sa.FromClause = (
+        asked_from: sa.FromClause = (
             sa.func.json_to_recordset(sa.cast(asked_json, postgresql.JSON))
             .table_valued(sa.column("v", t.ID), sa.column("i", t.ID))
-            .render_derived(name="asked", with_types=True)
+            .render_derived(name="pairs", with_types=True)
         )
+        asked = sa.select(asked_from.c.v, asked_from.c.i).cte("asked")
     else:
         each = sa.func.json_each(asked_json).table_valued("value")
         asked = sa.select(
             sa.func.json_extract(each.c.value, "$.v").label("v"),
             sa.func.json_extract(each.c.value, "$.i").label("i"),
-        ).subquery("asked")
-    # The vote and the watch as subqueries of each row, not outer joins: the planner then
-    # looks each up by both keys (joined, it read every vote of an idea and filtered them).
-    voted = sa.exists().where(t.votes.c.idea_id == t.ideas.c.id, t.votes.c.user_id == asked.c.v)
-    watching = (
-        sa.select(t.watches.c.watching)
-        .where(t.watches.c.idea_id == t.ideas.c.id, t.watches.c.user_id == asked.c.v)
-        .scalar_subquery()
-    )
-    return sa.select(
-        asked.c.v.label("viewer_id"),
+        ).cte("asked")
+    counted = sa.select(
+        sa.null().label("viewer_id"),
         t.ideas.c.id,
         t.ideas.c.votes,
         t.ideas.c.comments,
-        voted.label("voted_by_me"),
-        sa.func.coalesce(watching, sa.false()).label("is_watching"),
-    ).select_from(asked.join(t.ideas, t.ideas.c.id == asked.c.i))
+        sa.false().label("voted_by_me"),
+        sa.null().label("is_watching"),
+    ).where(t.ideas.c.id.in_(sa.select(asked.c.i)))
+    # Looked up by both keys as subqueries of each pair (joined, the planner read every vote
+    # of an idea and filtered them).
+    pairs = sa.select(
+        asked.c.v,
+        asked.c.i,
+        sa.exists()
+        .where(t.votes.c.idea_id == asked.c.i, t.votes.c.user_id == asked.c.v)
+        .label("voted"),
+        sa.select(t.watches.c.watching)
+        .where(t.watches.c.idea_id == asked.c.i, t.watches.c.user_id == asked.c.v)
+        .scalar_subquery()
+        .label("watching"),
+    ).subquery("marked")
+    marked = sa.select(
+        pairs.c.v,
+        pairs.c.i,
+        sa.literal_column("0"),
+        sa.literal_column("0"),
+        pairs.c.voted,
+        pairs.c.watching,
+    ).where(sa.or_(pairs.c.voted, pairs.c.watching.is_not(None)))
+    return sa.union_all(counted, marked)
 
 
 # A session (bind parameter `token_hash`) with its user: every signed-in request reads it.

@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -966,14 +967,21 @@ class SqlIdeaRepository:
         pairs = [{"v": viewer, "i": idea} for viewer, ideas in asked for idea in ideas]
         stmt = prebuilt.marks(self._conn.dialect.name)
         rows = await prebuilt.rows(self._conn, stmt, {"asked": json.dumps(pairs)})
-        found: dict[UserId, dict[IdeaId, Marks]] = {}
+        counted: dict[IdeaId, Any] = {}
+        marked: dict[tuple[UserId, IdeaId], Any] = {}
         for r in rows:
-            found.setdefault(r.viewer_id, {})[IdeaId(r.id)] = Marks(
-                r.votes, r.comments, bool(r.voted_by_me), bool(r.is_watching)
-            )
-        # A viewer asked twice in one read (two tabs) is answered twice from the same rows.
+            if r.viewer_id is None:
+                counted[r.id] = r
+            else:
+                marked[(r.viewer_id, r.id)] = r
+        unmarked = SimpleNamespace(voted_by_me=False, is_watching=None)
         return [
-            {i: m for i in ideas if (m := found.get(viewer, {}).get(i)) is not None}
+            {
+                i: Marks(c.votes, c.comments, bool(m.voted_by_me), bool(m.is_watching))
+                for i in ideas
+                if (c := counted.get(i)) is not None
+                for m in (marked.get((viewer, i), unmarked),)
+            }
             for viewer, ideas in asked
         ]
 
