@@ -288,19 +288,27 @@ async def add_comment(
     Spam is held or dropped as for ideas (submit_idea).
 
     With a filter that answers at once (spam.is_instant: no Akismet to wait for) it is one
-    transaction, the idea's counters locked as read so the comment moves them without
-    reading them again; with one that asks over the network, the filter is asked between a
-    read and the write, so no transaction or connection waits on it."""
+    unit of work: the idea is read without a lock and the adapter may write the comment
+    under a lock of its own, checking the idea is still as read (IdeaChanged if not: then it
+    is read again, locked, and judged afresh, as for a vote). With a filter that asks over
+    the network, the filter is asked between a read and the write, so no transaction or
+    connection waits on it."""
     if spam.is_instant:
-        async with uow:
-            idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id, lock=True)
-            view, store = await _written(
-                cmd, idea, forum, viewer, uow=uow, clock=clock, ids=ids, spam=spam
-            )
-            if store is not None:
-                await store()
-                await uow.commit()
-        return view
+        for lock in (False, True):
+            async with uow:
+                idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id, lock=lock)
+                view, store = await _written(
+                    cmd, idea, forum, viewer, uow=uow, clock=clock, ids=ids, spam=spam
+                )
+                if store is None:
+                    return view
+                try:
+                    await store()
+                    await uow.commit()
+                except IdeaChanged:
+                    continue
+            return view
+        raise AssertionError("an idea read locked cannot have changed")
     async with uow.read_only():
         idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
         view, store = await _written(

@@ -24,6 +24,7 @@ from sqlalchemy.util import await_only as await_
 from customercase.adapters.sql import tables as t
 from customercase.adapters.sql.retention import vendor_is_live
 from customercase.domain.ideas import Sort
+from customercase.domain.ports import IdeaChanged
 from customercase.domain.spam import Moderation
 
 # The sort keys of each order, most significant first; every one ends in the unique id so
@@ -468,6 +469,31 @@ def comment_and_move_pg(columns: tuple[str, ...], prefix: str = "") -> sa.Update
 
 
 @functools.cache
+def comment_moved_pg(columns: tuple[str, ...], prefix: str = "") -> sa.Insert:
+    """A published comment's row inserted (bind parameters named as its `columns`) after its
+    counter move by the move_counters function, which locks the idea and raises IDEA_CHANGED
+    unless it is still as read (bind parameter `moderation_seen`): nothing of the statement
+    is written then. Bind parameter `heat` besides; all beginning with `prefix`."""
+    moved = sa.select(
+        sa.func.move_counters(
+            sa.bindparam(prefix + "idea_id", type_=sa.Text),
+            sa.literal_column("0"),
+            sa.literal_column("1"),
+            sa.bindparam(prefix + "heat", type_=sa.Double),
+            sa.bindparam(prefix + "moderation_seen", type_=sa.Text),
+        ).label("votes_now")
+    ).subquery(prefix + "moved")
+    values = [sa.bindparam(prefix + c, type_=t.comments.c[c].type) for c in columns]
+    return t.comments.insert().from_select(
+        list(columns), sa.select(*values).where(moved.c.votes_now.is_not(None))
+    )
+
+
+# SQLSTATE of move_counters() when the idea is not as its caller read it: IdeaChanged.
+IDEA_CHANGED = "CCI01"
+
+
+@functools.cache
 def insert(table: sa.Table, columns: tuple[str, ...], prefix: str = "") -> sa.Insert:
     """An INSERT of these columns, each a bind parameter of its name (after `prefix`): for
     rows(), which needs every parameter of a statement (a bare table.insert() names every
@@ -493,6 +519,7 @@ _DEFERRABLE: dict[str, Callable[..., Any]] = {
     "insert": insert,
     "insert_new": insert_new,
     "comment_and_move": comment_and_move_pg,
+    "comment_moved": comment_moved_pg,
 }
 Deferred = tuple[str, tuple[Any, ...]]
 
@@ -590,10 +617,16 @@ def _taken(pending: Pending) -> tuple[sa.Select[Any], dict[str, Any]]:
     return batch(tuple(w for w, _ in writes)), params
 
 
-async def flush(conn: AsyncConnection) -> None:
-    """Send the unit of work's deferred writes, if any, as one statement (after its BEGIN)."""
+async def flush(conn: AsyncConnection, *, last: bool = False) -> None:
+    """Send the unit of work's deferred writes, if any, as one statement (after its BEGIN).
+    The `last` ones (at COMMIT) of a unit that has begun nothing go alone, in autocommit:
+    one statement is atomic, so that unit needs neither BEGIN nor COMMIT."""
     pending: Pending | None = conn.info.get(PENDING) if not conn.invalidated else None
     if pending is None or not pending.writes:
+        return
+    if last and not pending.begun:
+        await _fetch(conn, *_taken(pending))
+        pending.alone = True
         return
     if not pending.begun:
         await begin(conn, pending)
@@ -633,6 +666,8 @@ def _on_driver(conn: Any, call: Callable[..., Any], sql: str, args: list[Any]) -
     try:
         await_(call(sql, *args))
     except asyncpg.PostgresError as error:
+        if error.sqlstate == IDEA_CHANGED:
+            raise IdeaChanged() from error
         raise sa.exc.DBAPIError(sql, args, error) from error
     except Exception as error:
         dbapi = conn.dialect.loaded_dbapi
@@ -716,6 +751,8 @@ async def _driver_error(
     if isinstance(error, asyncpg.PostgresError) and not isinstance(
         error, asyncpg.PostgresConnectionError
     ):
+        if error.sqlstate == IDEA_CHANGED:
+            return IdeaChanged()
         return sa.exc.DBAPIError(sql, args, error)
     # Lost (OSError, a closed connection) or left mid-operation (asyncpg's
     # InternalClientError after a failure in flight, or a cancellation): unusable either way.

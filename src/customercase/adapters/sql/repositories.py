@@ -1743,10 +1743,21 @@ class SqlCommentRepository:
         published = comment.moderation is Moderation.PUBLISHED
         heat = COMMENT_WEIGHT * heat_of(at, self._half_life)
         if published and self._conn.dialect.name == "postgresql":
+            seen = self._seen.pop(comment.idea_id, None) if self._seen else None
+            if seen is not None and not seen.locked:
+                # Opened without a lock: the row after a counter move that checks, under its
+                # lock, that the idea is still as read (move_counters), in one statement;
+                # IdeaChanged (when it is sent) if not.
+                params = {**row, "heat": heat, "moderation_seen": seen.row.moderation}
+                moved: prebuilt.Deferred = ("comment_moved", (_COMMENT_COLUMNS,))
+                if not prebuilt.defer(self._conn, moved, params):
+                    await prebuilt.rows(
+                        self._conn, prebuilt.comment_moved_pg(_COMMENT_COLUMNS), params
+                    )
+                return
             # Locked when this unit of work opened the idea (opened(lock=True)), else locked
             # here; then the row with its counter move in one statement.
-            seen = self._seen.pop(comment.idea_id, None) if self._seen else None
-            locked = seen.row if seen is not None and seen.locked else None
+            locked = seen.row if seen is not None else None
             if locked is None:
                 locked = _first(
                     await prebuilt.rows(

@@ -209,7 +209,8 @@ class SqlUnitOfWork:
         assert not self._reading, "commit() in a read_only() block"
         # COMMIT may checkpoint (disk writes, fsync): on the driver's thread.
         self._end_inline(self._conn)
-        await prebuilt.flush(self._conn)  # the deferred writes, if any, then COMMIT
+        # The deferred writes, if any (alone, if the unit began nothing), then COMMIT.
+        await prebuilt.flush(self._conn, last=True)
         if self._conn.in_transaction():
             # SQLAlchemy's own (autobegun, in autocommit on PostgreSQL: nothing at the driver).
             await self._conn.commit()

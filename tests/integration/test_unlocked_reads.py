@@ -1,10 +1,11 @@
-"""A vote judged on an idea read without a lock, and the idea changing before the vote is written.
+"""A vote or comment judged on an idea read without a lock, and the idea changing before it is
+written.
 
-On PostgreSQL a vote reads the idea without a lock and writes through the cast_vote and
-withdraw_vote functions, which lock it and write only if it is still as read; otherwise the
-vote is judged again on a locked read. On SQLite a writing unit of work holds the database's
-lock from its first statement, so nothing can change between the read and the write: these
-races exist on PostgreSQL alone.
+On PostgreSQL a vote or a comment reads the idea without a lock and writes through functions
+(cast_vote, withdraw_vote, move_counters) that lock it and write only if it is still as read;
+otherwise it is judged again on a locked read. On SQLite a writing unit of work holds the
+database's lock from its first statement, so nothing can change between the read and the
+write: these races exist on PostgreSQL alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from customercase.adapters.fakes.spam import FakeSpamFilter
 from customercase.adapters.sql import tables as t
 from customercase.adapters.sql.repositories import SqlIdeaRepository
 from customercase.bootstrap import Container
@@ -157,3 +159,75 @@ async def test_nothing_may_be_written_after_a_vote_that_committed_on_its_own(
         # Left without commit: the vote stands all the same (it was its own transaction).
 
     assert await _votes(container, seeded.idea_id) == (1, 1, 1)
+
+
+async def _comment_traces(container: Container, idea_id: IdeaId) -> tuple[int, int, int, int]:
+    """The comment counter, the comment rows, the logged moves and the outbox rows of an idea."""
+    async with container.engine().connect() as conn:
+        counted = await conn.scalar(sa.select(t.ideas.c.comments).where(t.ideas.c.id == idea_id))
+        rows = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.comments)
+            .where(t.comments.c.idea_id == idea_id)
+        )
+        moves = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.idea_moves)
+            .where(t.idea_moves.c.idea_id == idea_id)
+        )
+        mail = await conn.scalar(
+            sa.select(sa.func.count()).select_from(t.outbox).where(t.outbox.c.idea_id == idea_id)
+        )
+    return int(counted or 0), int(rows or 0), int(moves or 0), int(mail or 0)
+
+
+def _comment(seeded: Any, container: Container, body: str = "Yes, please.") -> Any:
+    return ideas.add_comment(
+        ideas.AddComment(seeded.idea_id, seeded.users[0], body),
+        uow=container.uow(),
+        clock=container.clock(),
+        ids=container.ids(),
+        spam=FakeSpamFilter(is_instant=True),
+    )
+
+
+async def test_a_comment_on_an_idea_merged_after_it_was_read_is_refused_and_leaves_no_trace(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded = await forum_with_idea(container, 1)
+    other = await forum_with_idea(container, 0)
+    merge = t.ideas.update().where(t.ideas.c.id == seeded.idea_id)
+    reads = _after_first_unlocked_read(
+        monkeypatch,
+        lambda: _elsewhere(container, merge.values(merged_into=other.idea_id)),
+    )
+
+    with pytest.raises(IdeaMerged):
+        await _comment(seeded, container)
+
+    assert reads == [False, True]
+    # No comment, no counter move, no watch of the commenter's, nothing in the outbox.
+    assert await _comment_traces(container, seeded.idea_id) == (0, 0, 0, 0)
+    async with container.engine().connect() as conn:
+        watches = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.watches)
+            .where(t.watches.c.idea_id == seeded.idea_id)
+        )
+    assert watches == 0
+
+
+async def test_a_comment_counts_the_comments_written_between_its_read_and_its_write(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded = await forum_with_idea(container, 1)
+
+    async def another_comment() -> None:
+        await _comment(seeded, container, "Me too, from another tab.")
+
+    _after_first_unlocked_read(monkeypatch, another_comment)
+
+    await _comment(seeded, container)
+
+    counted, rows, moves, _ = await _comment_traces(container, seeded.idea_id)
+    assert (counted, rows, moves) == (2, 2, 2)
