@@ -5,13 +5,13 @@ from __future__ import annotations
 import builtins
 import functools
 import itertools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -966,7 +966,8 @@ class SqlIdeaRepository:
     ) -> builtins.list[dict[IdeaId, Marks]]:
         pairs = [{"v": viewer, "i": idea} for viewer, ideas in asked for idea in ideas]
         stmt = prebuilt.marks(self._conn.dialect.name)
-        rows = await prebuilt.rows(self._conn, stmt, {"asked": json.dumps(pairs)})
+        asked_json = msgspec.json.encode(pairs).decode()  # ~5 times json.dumps's speed
+        rows = await prebuilt.rows(self._conn, stmt, {"asked": asked_json})
         counted: dict[IdeaId, Any] = {}
         marked: dict[tuple[UserId, IdeaId], Any] = {}
         for r in rows:
