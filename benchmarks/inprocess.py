@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import run, seed
 from customercase.bootstrap import build_container, read_settings
+from customercase.domain.ids import IdeaId, UserId
 from customercase.entrypoints.http.app import create_asgi
 from customercase.entrypoints.http.identity import SESSION_COOKIE
 from customercase.entrypoints.logs import configure_logging
-from customercase.domain.ids import IdeaId, UserId
 from customercase.services import ideas
 from customercase.services.identity import hash_token
 

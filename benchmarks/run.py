@@ -212,6 +212,9 @@ class Bounds:
     requests: int
     seconds: float
     concurrency: int
+    # Runs of the route, one after another; the figures are the median run's by requests per
+    # CPU-second (the box's speed drifts by ±25 % within minutes: see docs/performance.md).
+    rounds: int = 1
 
 
 @dataclass(slots=True)
@@ -236,6 +239,7 @@ class RouteResult:
     reference: str = ""
     goal: str = ""
     notes: list[str] = field(default_factory=list)
+    rounds: list[float] = field(default_factory=list)  # req per CPU-s of each run, in order
 
 
 ScriptMaker = Callable[[int], tuple[Identity, load.Script]]
@@ -249,14 +253,19 @@ async def measure(
         max_requests=min(300, bounds.requests // 5 + 2), max_seconds=3,
     )  # fmt: skip
     await warm
-    cpu0, pg0 = cpu_seconds(server.pid), postgres_cpu(database) if database else {}
     load_before = load_average()
-    tally = await load.drive(
-        "127.0.0.1", server.port, scripts, concurrency=bounds.concurrency,
-        max_requests=bounds.requests, max_seconds=bounds.seconds,
-    )  # fmt: skip
-    cpu = cpu_seconds(server.pid) - cpu0
-    pg = postgres_cpu_since(database, pg0) if database else None
+    runs = []
+    for _ in range(max(1, bounds.rounds)):
+        cpu0, pg0 = cpu_seconds(server.pid), postgres_cpu(database) if database else {}
+        tally = await load.drive(
+            "127.0.0.1", server.port, scripts, concurrency=bounds.concurrency,
+            max_requests=bounds.requests, max_seconds=bounds.seconds,
+        )  # fmt: skip
+        cpu = cpu_seconds(server.pid) - cpu0
+        pg = postgres_cpu_since(database, pg0) if database else None
+        runs.append((tally.count / cpu if cpu > 0 else 0.0, tally, cpu, pg))
+    rates = [r[0] for r in runs]
+    _, tally, cpu, pg = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
     wall = tally.ended - tally.started
     count = tally.count + tally.statuses.get(0, 0)
     reference, goal = REFERENCE.get(route, ("", ""))
@@ -279,11 +288,13 @@ async def measure(
         rss_after_mb=round(rss_mb(server.pid), 1),
         reference=reference,
         goal=goal,
+        rounds=[round(r, 1) for r in rates] if len(rates) > 1 else [],
     )
+    spread = f"  runs {' '.join(f'{r:,.0f}' for r in rates)}" if len(rates) > 1 else ""
     print(
         f"  {route:<20} {result.requests:>6} req  {result.req_per_cpu_s:>8,.0f} req/CPU-s  "
         f"p50 {result.p50_ms:>7.1f} ms  p99 {result.p99_ms:>7.1f} ms  "
-        f"errors {result.error_rate:.1%}",
+        f"errors {result.error_rate:.1%}{spread}",
         flush=True,
     )
     return result
@@ -801,12 +812,13 @@ class Options:
     routes: list[str]
     app_env: list[str]
     out: Path
+    rounds: int = 1
 
 
 async def run_postgres(opts: Options, s: seed.Seed, results: dict[str, Any]) -> None:
     rows: list[RouteResult] = results["routes"]
-    read = Bounds(opts.requests, opts.seconds, opts.concurrency)
-    write = Bounds(opts.requests // 2, opts.seconds, opts.concurrency)
+    read = Bounds(opts.requests, opts.seconds, opts.concurrency, opts.rounds)
+    write = Bounds(opts.requests // 2, opts.seconds, opts.concurrency, opts.rounds)
 
     print("Ceiling: bare Litestar JSON route, uvicorn + uvloop + httptools, one worker")
     ceiling = ceiling_server()
@@ -816,7 +828,7 @@ async def run_postgres(opts: Options, s: seed.Seed, results: dict[str, Any]) -> 
         rows.append(
             await measure(
                 "ceiling", ceiling, lambda _: (hello, [Request("GET", "/hello")]),
-                Bounds(opts.requests * 3, opts.seconds, opts.concurrency),
+                Bounds(opts.requests * 3, opts.seconds, opts.concurrency, opts.rounds),
             )
         )  # fmt: skip
     finally:
@@ -894,13 +906,13 @@ async def run_sqlite(opts: Options, results: dict[str, Any]) -> None:
             rows.append(
                 await measure(
                     "sqlite_list_anon", app, scripts["list_anon"],
-                    Bounds(opts.requests, opts.seconds, opts.concurrency),
+                    Bounds(opts.requests, opts.seconds, opts.concurrency, opts.rounds),
                 )
             )  # fmt: skip
             rows.append(
                 await measure(
                     "sqlite_vote_unvote", app, scripts["vote_unvote"],
-                    Bounds(opts.requests // 2, opts.seconds, writers),
+                    Bounds(opts.requests // 2, opts.seconds, writers, opts.rounds),
                 )
             )  # fmt: skip
             results["memory"]["app_sqlite_rss_mb"] = round(rss_mb(app.pid), 1)
@@ -1013,6 +1025,10 @@ def main() -> None:
     parser.add_argument(
         "--app-env", action="append", default=[], metavar="NAME=VALUE",
         help="extra environment for the app server, e.g. CUSTOMERCASE_DATABASE_POOL_SIZE=20",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="runs per route; the median run's figures are reported (a drifting box)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     opts = Options(**vars(parser.parse_args()))
