@@ -35,8 +35,9 @@ lint types unit integration e2e: install
 	$(BIN)/nox --no-venv -s $@
 
 # Seeds PostgreSQL once (database customercase_bench), serves the app and a bare Litestar app,
-# loads them, prints a table, writes benchmarks/results/latest.json. Needs PostgreSQL, ~5 min.
-# BENCH_ARGS="--scale 0.01" for a quick look; "--search" adds the 1M-summary forum.
+# loads them, prints a table, writes benchmarks/results/latest.json. Needs PostgreSQL, ~10 min
+# (each route runs 3 times; the median run is reported). BENCH_ARGS="--rounds 1 --scale 0.01"
+# for a quick look; "--search" adds the 1M-summary forum.
 bench: install
 	$(BIN)/nox --no-venv -s bench -- $(BENCH_ARGS)
 

@@ -812,7 +812,7 @@ class Options:
     routes: list[str]
     app_env: list[str]
     out: Path
-    rounds: int = 1
+    rounds: int = 3
 
 
 async def run_postgres(opts: Options, s: seed.Seed, results: dict[str, Any]) -> None:
@@ -1027,7 +1027,7 @@ def main() -> None:
         help="extra environment for the app server, e.g. CUSTOMERCASE_DATABASE_POOL_SIZE=20",
     )  # fmt: skip
     parser.add_argument(
-        "--rounds", type=int, default=1,
+        "--rounds", type=int, default=3,
         help="runs per route; the median run's figures are reported (a drifting box)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")

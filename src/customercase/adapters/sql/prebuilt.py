@@ -558,9 +558,17 @@ async def begin(conn: AsyncConnection, pending: Pending) -> None:
 def _reads(stmt: Any) -> bool:
     """Whether a prebuilt statement only reads (no lock, no data-modifying CTE): it may run
     before the unit's BEGIN."""
-    return (
-        isinstance(stmt, sa.Select) and stmt._for_update_arg is None and not stmt._independent_ctes
-    )
+    reads = _READS.get(stmt)
+    if reads is None:
+        reads = _READS[stmt] = (
+            isinstance(stmt, sa.Select)
+            and stmt._for_update_arg is None
+            and not stmt._independent_ctes
+        )
+    return reads
+
+
+_READS: dict[Any, bool] = {}
 
 
 async def alone(
@@ -716,7 +724,7 @@ async def _fetch(conn: AsyncConnection, stmt: Any, params: Mapping[str, Any]) ->
     try:
         # Read by attribute, as the mappers read SQLAlchemy rows (a namespace reads faster than
         # any wrapper around the record).
-        return [SimpleNamespace(**r) for r in await driver.fetch(sql, *args)]
+        return [SimpleNamespace(**dict(r.items())) for r in await driver.fetch(sql, *args)]
     except Exception as error:
         raise await _driver_error(conn, sql, args, error) from error
 
@@ -726,12 +734,14 @@ def _bound(
 ) -> tuple[str, list[Any]]:
     """A compiled statement's SQL and its positional arguments, converted as SQLAlchemy would."""
     sql, binds, processors = compiled
-    values = binds.construct_params(params)
-    return sql, [
-        v if bind is None else bind(v)
-        for name, bind in zip(binds.positiontup, processors, strict=True)
-        for v in (values[name],)
-    ]
+    names = binds.positiontup
+    try:
+        # Every parameter given, as prebuilt statements' are: no need for construct_params.
+        values = [params[name] for name in names]
+    except KeyError:  # a literal's own bind (its value is the statement's), or one missing
+        given = binds.construct_params(params)
+        values = [given[name] for name in names]
+    return sql, [v if bind is None else bind(v) for v, bind in zip(values, processors, strict=True)]
 
 
 async def command(conn: AsyncConnection, sql: str) -> None:

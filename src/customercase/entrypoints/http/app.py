@@ -164,6 +164,8 @@ def create_app(container: Container) -> Litestar:
     def provide_retention() -> RetentionPolicy:
         return settings.retention_policy
 
+    session_policy = settings.session_policy
+
     async def user_of(token: str) -> User | None:
         if not token or len(token) > 128:
             return None
@@ -171,7 +173,7 @@ def create_app(container: Container) -> Litestar:
             token,
             uow=container.uow(),
             clock=container.clock(),
-            policy=settings.session_policy,
+            policy=session_policy,
             session_cache=session_cache,
         )
 
