@@ -53,19 +53,36 @@ async def _elsewhere(container: Container, stmt: Any) -> None:
         await conn.execute(stmt)
 
 
-async def _votes(container: Container, idea_id: IdeaId) -> tuple[int, int, int]:
-    """The counter, the vote rows and the logged moves of an idea."""
+async def _traces(container: Container, idea_id: IdeaId, *tables: sa.Table) -> list[int]:
+    """The idea's vote and comment counters, then how many rows of each table are the idea's."""
     async with container.engine().connect() as conn:
-        counted = await conn.scalar(sa.select(t.ideas.c.votes).where(t.ideas.c.id == idea_id))
-        rows = await conn.scalar(
-            sa.select(sa.func.count()).select_from(t.votes).where(t.votes.c.idea_id == idea_id)
-        )
-        moves = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(t.idea_moves)
-            .where(t.idea_moves.c.idea_id == idea_id)
-        )
-    return int(counted or 0), int(rows or 0), int(moves or 0)
+        counters = (
+            await conn.execute(
+                sa.select(t.ideas.c.votes, t.ideas.c.comments).where(t.ideas.c.id == idea_id)
+            )
+        ).one()
+        rows = [
+            await conn.scalar(
+                sa.select(sa.func.count()).select_from(table).where(table.c.idea_id == idea_id)
+            )
+            for table in tables
+        ]
+    return [*counters, *(int(r or 0) for r in rows)]
+
+
+async def _votes(container: Container, idea_id: IdeaId) -> tuple[int, int, int]:
+    """The vote counter, the vote rows and the logged moves of an idea."""
+    votes, _, rows, moves = await _traces(container, idea_id, t.votes, t.idea_moves)
+    return votes, rows, moves
+
+
+def _merged_after_read(
+    container: Container, monkeypatch: pytest.MonkeyPatch, idea_id: IdeaId, into: IdeaId
+) -> list[bool]:
+    """The idea merged into another (as staff elsewhere would) right after the next unlocked
+    read of it; the locks of the reads made."""
+    merge = t.ideas.update().where(t.ideas.c.id == idea_id).values(merged_into=into)
+    return _after_first_unlocked_read(monkeypatch, lambda: _elsewhere(container, merge))
 
 
 async def test_a_vote_on_an_idea_merged_after_it_was_read_is_refused_as_merged(
@@ -73,11 +90,7 @@ async def test_a_vote_on_an_idea_merged_after_it_was_read_is_refused_as_merged(
 ) -> None:
     seeded = await forum_with_idea(container, 1)
     other = await forum_with_idea(container, 0)
-    merge = t.ideas.update().where(t.ideas.c.id == seeded.idea_id)
-    reads = _after_first_unlocked_read(
-        monkeypatch,
-        lambda: _elsewhere(container, merge.values(merged_into=other.idea_id)),
-    )
+    reads = _merged_after_read(container, monkeypatch, seeded.idea_id, other.idea_id)
 
     with pytest.raises(IdeaMerged):
         await ideas.vote(
@@ -161,26 +174,6 @@ async def test_nothing_may_be_written_after_a_vote_that_committed_on_its_own(
     assert await _votes(container, seeded.idea_id) == (1, 1, 1)
 
 
-async def _comment_traces(container: Container, idea_id: IdeaId) -> tuple[int, int, int, int]:
-    """The comment counter, the comment rows, the logged moves and the outbox rows of an idea."""
-    async with container.engine().connect() as conn:
-        counted = await conn.scalar(sa.select(t.ideas.c.comments).where(t.ideas.c.id == idea_id))
-        rows = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(t.comments)
-            .where(t.comments.c.idea_id == idea_id)
-        )
-        moves = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(t.idea_moves)
-            .where(t.idea_moves.c.idea_id == idea_id)
-        )
-        mail = await conn.scalar(
-            sa.select(sa.func.count()).select_from(t.outbox).where(t.outbox.c.idea_id == idea_id)
-        )
-    return int(counted or 0), int(rows or 0), int(moves or 0), int(mail or 0)
-
-
 def _comment(seeded: Any, container: Container, body: str = "Yes, please.") -> Any:
     return ideas.add_comment(
         ideas.AddComment(seeded.idea_id, seeded.users[0], body),
@@ -196,25 +189,15 @@ async def test_a_comment_on_an_idea_merged_after_it_was_read_is_refused_and_leav
 ) -> None:
     seeded = await forum_with_idea(container, 1)
     other = await forum_with_idea(container, 0)
-    merge = t.ideas.update().where(t.ideas.c.id == seeded.idea_id)
-    reads = _after_first_unlocked_read(
-        monkeypatch,
-        lambda: _elsewhere(container, merge.values(merged_into=other.idea_id)),
-    )
+    reads = _merged_after_read(container, monkeypatch, seeded.idea_id, other.idea_id)
 
     with pytest.raises(IdeaMerged):
         await _comment(seeded, container)
 
     assert reads == [False, True]
     # No comment, no counter move, no watch of the commenter's, nothing in the outbox.
-    assert await _comment_traces(container, seeded.idea_id) == (0, 0, 0, 0)
-    async with container.engine().connect() as conn:
-        watches = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(t.watches)
-            .where(t.watches.c.idea_id == seeded.idea_id)
-        )
-    assert watches == 0
+    traces = await _traces(container, seeded.idea_id, t.comments, t.idea_moves, t.watches, t.outbox)
+    assert traces == [0, 0, 0, 0, 0, 0]
 
 
 async def test_a_comment_counts_the_comments_written_between_its_read_and_its_write(
@@ -229,5 +212,5 @@ async def test_a_comment_counts_the_comments_written_between_its_read_and_its_wr
 
     await _comment(seeded, container)
 
-    counted, rows, moves, _ = await _comment_traces(container, seeded.idea_id)
+    _, counted, rows, moves = await _traces(container, seeded.idea_id, t.comments, t.idea_moves)
     assert (counted, rows, moves) == (2, 2, 2)
