@@ -214,3 +214,25 @@ async def test_a_comment_counts_the_comments_written_between_its_read_and_its_wr
 
     _, counted, rows, moves = await _traces(container, seeded.idea_id, t.comments, t.idea_moves)
     assert (counted, rows, moves) == (2, 2, 2)
+
+
+async def test_a_vote_on_an_idea_approved_after_it_was_read_is_cast_on_the_locked_read(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded = await forum_with_idea(container, 0)
+    idea = t.ideas.update().where(t.ideas.c.id == seeded.idea_id)
+    await _elsewhere(container, idea.values(moderation="held"))
+    async with container.engine().connect() as conn:
+        author = UserId(
+            await conn.scalar(sa.select(t.ideas.c.author_id).where(t.ideas.c.id == seeded.idea_id))
+        )
+    # Held, the idea is its author's alone; staff approve it between the read and the vote.
+    reads = _after_first_unlocked_read(
+        monkeypatch, lambda: _elsewhere(container, idea.values(moderation="published"))
+    )
+
+    view = await ideas.vote(seeded.idea_id, author, uow=container.uow(), clock=container.clock())
+
+    assert reads == [False, True]
+    assert view.voted_by_me and view.idea.votes == 1
+    assert await _votes(container, seeded.idea_id) == (1, 1, 1)

@@ -279,23 +279,18 @@ WITHDRAW_VOTE = (
 LOCKED_VIEW = idea_view(True).with_for_update(key_share=True, of=t.ideas)
 
 
-def _vote_cast(insert: Callable[[sa.Table], Any]) -> Any:
-    """A vote cast in the dialect of `insert` (bind parameters `idea_id`, `user_id`,
-    `created_at`), if new: a row back when it was inserted."""
-    return (
-        insert(t.votes)
-        .values(
-            idea_id=sa.bindparam("idea_id", type_=t.ID),
-            user_id=sa.bindparam("user_id", type_=t.ID),
-            created_at=sa.bindparam("created_at", type_=t.UtcDateTime),
-        )
-        .on_conflict_do_nothing()
-        .returning(t.votes.c.idea_id)
+# SQLite's writes on the vote path, run by sqlite_rows(): a vote cast (bind parameters
+# `idea_id`, `user_id`, `created_at`), a row back when it is new ...
+CAST_VOTE_SQLITE = (
+    sqlite.insert(t.votes)
+    .values(
+        idea_id=sa.bindparam("idea_id", type_=t.ID),
+        user_id=sa.bindparam("user_id", type_=t.ID),
+        created_at=sa.bindparam("created_at", type_=t.UtcDateTime),
     )
-
-
-# SQLite's writes on the vote path, run by sqlite_rows(): a vote cast (_vote_cast) ...
-CAST_VOTE_SQLITE = _vote_cast(sqlite.insert)
+    .on_conflict_do_nothing()
+    .returning(t.votes.c.idea_id)
+)
 # ... an idea's counters logged as they are before a move (bind parameter `moved_idea_id`;
 # exact, SQLite having one writer) ...
 LOG_COUNTERS_SQLITE = t.idea_moves.insert().from_select(
@@ -355,73 +350,6 @@ def move_counters_pg() -> sa.Update:
     )
 
 
-def _move_logged(
-    write: Any,
-    heat: sa.ColumnElement[Any],
-    *,
-    votes: int = 0,
-    comments: int = 0,
-    prefix: str = "",
-) -> sa.Update:
-    """Log the idea's counters as locked before (bind parameters `moved_idea_id`,
-    `moved_forum_id`, `votes_before`, `heat_before`) and move them by `votes`, `comments` and
-    `heat`, both only when `write` (a CTE of a vote's INSERT or DELETE, a comment's INSERT)
-    wrote a row; returning the votes after the move, so no row back means nothing moved.
-    Every bind parameter and CTE name begins with `prefix` (see batch())."""
-    i = t.ideas.c
-    logged = t.idea_moves.insert().from_select(
-        ["idea_id", "forum_id", "votes", "heat"],
-        sa.select(
-            sa.bindparam(prefix + "moved_idea_id", type_=t.ID),
-            sa.bindparam(prefix + "moved_forum_id", type_=t.ID),
-            sa.bindparam(prefix + "votes_before", type_=sa.Integer),
-            sa.bindparam(prefix + "heat_before", type_=sa.Double),
-        ).where(sa.exists(sa.select(write.c[0]))),
-    )
-    return (
-        t.ideas.update()
-        .where(
-            i.id == sa.bindparam(prefix + "idea_id", type_=t.ID),
-            sa.exists(sa.select(write.c[0])),
-        )
-        .values(votes=i.votes + votes, comments=i.comments + comments, heat=i.heat + heat)
-        .returning(i.votes)
-        .add_cte(write, logged.cte(prefix + "logged"))
-    )
-
-
-@functools.cache
-def cast_and_move_pg() -> sa.Update:
-    """A vote cast and, if it is new, its counter move logged and made: one statement, run
-    when the idea's row is already locked by this transaction (opened_idea(lock=True)), so
-    nothing in it waits and the logged counters are those locked. Bind parameters: `idea_id`,
-    `user_id`, `created_at`, `heat`, and those of _move_logged.
-
-    With the lock taken in an earlier statement, this is not the single-statement vote that
-    deadlocked (move_counters_pg): its UPDATE meets a row nobody else can change."""
-    cast = _vote_cast(postgresql.insert).cte("cast")
-    return _move_logged(cast, sa.bindparam("heat", type_=sa.Double), votes=1)
-
-
-@functools.cache
-def withdraw_and_move_pg() -> sa.Update:
-    """The vote cast at `cast_at` withdrawn and its counter move logged and made, as
-    cast_and_move_pg() (`heat` is the weight it added, positive). A vote cast at another time
-    (withdrawn and cast again meanwhile) is left alone: no row back, and the caller withdraws
-    it the long way."""
-    gone = (
-        t.votes.delete()
-        .where(
-            t.votes.c.idea_id == sa.bindparam("idea_id", type_=t.ID),
-            t.votes.c.user_id == sa.bindparam("user_id", type_=t.ID),
-            t.votes.c.created_at == sa.bindparam("cast_at", type_=t.UtcDateTime),
-        )
-        .returning(t.votes.c.idea_id)
-        .cte("gone")
-    )
-    return _move_logged(gone, -sa.bindparam("heat", type_=sa.Double), votes=-1)
-
-
 def _vote_function(name: str, *params: sa.BindParameter[Any]) -> sa.Select[Any]:
     """A call of one of the vote functions (migration d7a4c2e8f051): their one row, `moved`
     (NULL when the idea is not as the caller read it) and `votes_now`."""
@@ -455,16 +383,36 @@ WITHDRAW_VOTE_FN = _vote_function(
 
 @functools.cache
 def comment_and_move_pg(columns: tuple[str, ...], prefix: str = "") -> sa.Update:
-    """A published comment's row inserted (bind parameters named as its `columns`) and its
-    counter move logged and made, in one statement, after the idea's row was locked in this
-    transaction (so nothing here waits, and the log holds the counters locked). Bind
-    parameters `heat` and those of _move_logged besides, all beginning with `prefix`."""
-    added = insert(t.comments, columns, prefix).returning(t.comments.c.idea_id)
-    return _move_logged(
-        added.cte(prefix + "added"),
-        sa.bindparam(prefix + "heat", type_=sa.Double),
-        comments=1,
-        prefix=prefix,
+    """A published comment's row inserted (bind parameters named as its `columns`), then the
+    idea's counters logged as locked before (bind parameters `moved_idea_id`,
+    `moved_forum_id`, `votes_before`, `heat_before`) and moved by one comment and `heat`: one
+    statement, after the idea's row was locked in this transaction (so nothing here waits, and
+    the log holds the counters locked). Every bind parameter and CTE name begins with `prefix`
+    (see batch())."""
+    added = (
+        insert(t.comments, columns, prefix).returning(t.comments.c.idea_id).cte(prefix + "added")
+    )
+    logged = t.idea_moves.insert().from_select(
+        ["idea_id", "forum_id", "votes", "heat"],
+        sa.select(
+            sa.bindparam(prefix + "moved_idea_id", type_=t.ID),
+            sa.bindparam(prefix + "moved_forum_id", type_=t.ID),
+            sa.bindparam(prefix + "votes_before", type_=sa.Integer),
+            sa.bindparam(prefix + "heat_before", type_=sa.Double),
+        ).where(sa.exists(sa.select(added.c[0]))),
+    )
+    i = t.ideas.c
+    return (
+        t.ideas.update()
+        .where(
+            i.id == sa.bindparam(prefix + "idea_id", type_=t.ID),
+            sa.exists(sa.select(added.c[0])),
+        )
+        .values(
+            comments=i.comments + 1,
+            heat=i.heat + sa.bindparam(prefix + "heat", type_=sa.Double),
+        )
+        .add_cte(added, logged.cte(prefix + "logged"))
     )
 
 

@@ -778,10 +778,11 @@ class SeenRow:
     locked: bool
 
 
-# What a writing unit of work has read of the ideas it opened, by id: the vote or comment that
-# follows moves their counters from there without reading them again (locked), or writes only
-# if the idea is still as read (not locked: the vote functions). Shared by the unit's
-# repositories; None in a read-only unit (no lock outlives a statement).
+# What a writing unit of work has read of the ideas it opened, by id: the comment that follows
+# moves their counters from there without reading them again (locked), or writes only if the
+# idea is still as read (not locked: move_counters), as a vote always does on PostgreSQL (the
+# vote functions). Shared by the unit's repositories; None in a read-only unit (no lock
+# outlives a statement).
 Seen = dict[IdeaId, SeenRow]
 # Posters' standings at vendors (the value as stored, None for none) a unit of work has read
 # with an idea (opened()): the poster check that follows needs no statement of its own.
@@ -1271,7 +1272,7 @@ _NOT_MOVED: Any = object()
 
 
 def _before(seen: Any, idea_id: IdeaId | None = None) -> dict[str, Any]:
-    """The counters as locked, for the idea_moves log of a move (prebuilt._move_logged)."""
+    """The counters as locked, for the idea_moves log of a move (prebuilt.comment_and_move_pg)."""
     return {
         "moved_idea_id": idea_id or seen.id,
         "moved_forum_id": seen.forum_id,
@@ -1301,10 +1302,19 @@ class SqlVoteRepository:
 
     async def cast(self, idea_id: IdeaId, user_id: UserId, at: datetime) -> IdeaView | None:
         seen = self._seen(idea_id, user_id)
-        if seen is not None and seen.locked:
-            return await self._cast_seen(seen.row, user_id, at)
         if seen is not None and self._conn.dialect.name == "postgresql":
-            return await self._cast_unlocked(seen.row, user_id, at)
+            params = {
+                "idea_id": seen.id,
+                "user_id": user_id,
+                "created_at": at,
+                "heat": heat_of(at, self._half_life),
+                "moderation": seen.moderation,
+            }
+            return await self._by_function(seen, prebuilt.CAST_VOTE, params, voted=True)
+        if seen is not None:
+            # SQLite: the unit's writer holds the database's lock, so `seen` is as it is now.
+            moved = await self._cast(seen.id, user_id, at, None) is not _NOT_MOVED
+            return _voted(SqlIdeaRepository._view(seen), True, 1 if moved else 0)
         view = await self._cast(idea_id, user_id, at, user_id)
         if view is _NOT_MOVED:  # voted before: nothing moved, so nothing read yet
             return await SqlIdeaRepository(self._conn).view(idea_id, user_id)
@@ -1312,68 +1322,28 @@ class SqlVoteRepository:
 
     async def withdraw(self, idea_id: IdeaId, user_id: UserId) -> IdeaView | None:
         seen = self._seen(idea_id, user_id)
-        row = seen.row if seen is not None else None
-        if row is not None and row.voted_at is not None:
-            view = await self._withdraw_seen(row, user_id, locked=seen is not None and seen.locked)
+        if seen is not None and seen.voted_at is not None:
+            view = await self._withdraw_seen(seen, user_id)
             if view is not None:
                 return view
             # Not the vote seen (withdrawn, or withdrawn and cast again, since it was read):
             # the long way, which withdraws whatever vote is there now.
         view = await self._withdraw(idea_id, user_id, user_id)
-        if view is _NOT_MOVED and row is not None:
-            return _voted(SqlIdeaRepository._view(row), False, 0)
+        if view is _NOT_MOVED and seen is not None:
+            return _voted(SqlIdeaRepository._view(seen), False, 0)
         if view is _NOT_MOVED:
             return await SqlIdeaRepository(self._conn).view(idea_id, user_id)
         return cast(IdeaView | None, view)
 
-    def _seen(self, idea_id: IdeaId, user_id: UserId) -> SeenRow | None:
-        """The idea as this unit of work opened it, when the viewer read was this user
+    def _seen(self, idea_id: IdeaId, user_id: UserId) -> Any:
+        """The idea's row as this unit of work opened it, when the viewer read was this user
         (opened()); used once: a move changes what was read."""
         if self._seen_rows is None:
             return None
         seen = self._seen_rows.pop(idea_id, None)
-        return seen if seen is not None and seen.row.viewer__id == user_id else None
+        return seen.row if seen is not None and seen.row.viewer__id == user_id else None
 
-    async def _cast_seen(self, seen: Any, user_id: UserId, at: datetime) -> IdeaView:
-        weight = heat_of(at, self._half_life)
-        params = {
-            "idea_id": seen.id,
-            "user_id": user_id,
-            "created_at": at,
-            "heat": weight,
-            **_before(seen),
-        }
-        if self._conn.dialect.name == "postgresql":
-            moved = bool(await prebuilt.rows(self._conn, prebuilt.cast_and_move_pg(), params))
-        else:
-            moved = await self._cast(seen.id, user_id, at, None) is not _NOT_MOVED
-        return _voted(SqlIdeaRepository._view(seen), True, 1 if moved else 0)
-
-    async def _cast_unlocked(self, seen: Any, user_id: UserId, at: datetime) -> IdeaView | None:
-        """The vote cast by the cast_vote function (PostgreSQL), which locks the idea and
-        writes only if it is still as `seen` was read (not merged, the same moderation):
-        alone, in autocommit, when it is the unit's first write. IdeaChanged when it is not."""
-        params = {
-            "idea_id": seen.id,
-            "user_id": user_id,
-            "created_at": at,
-            "heat": heat_of(at, self._half_life),
-            "moderation": seen.moderation,
-        }
-        result, alone = await prebuilt.alone(self._conn, prebuilt.CAST_VOTE, params)
-        return self._answered(seen, result, alone, voted=True)
-
-    def _answered(self, seen: Any, result: list[Any], alone: bool, *, voted: bool) -> IdeaView:
-        """The view a vote function's answer gives: the seen idea with the counter as moved."""
-        (answer,) = result
-        if answer.moved is None:
-            raise IdeaChanged()
-        if answer.moved and alone:
-            prebuilt.wrote_alone(self._conn)
-        view = SqlIdeaRepository._view(seen)
-        return replace(view, idea=replace(view.idea, votes=answer.votes_now), voted_by_me=voted)
-
-    async def _withdraw_seen(self, seen: Any, user_id: UserId, *, locked: bool) -> IdeaView | None:
+    async def _withdraw_seen(self, seen: Any, user_id: UserId) -> IdeaView | None:
         """The seen vote withdrawn with its move, or None when it is not there."""
         if self._conn.dialect.name != "postgresql":
             moved = await self._withdraw(seen.id, user_id, None) is not _NOT_MOVED
@@ -1384,20 +1354,25 @@ class SqlVoteRepository:
             "cast_at": seen.voted_at,
             "heat": heat_of(seen.voted_at, self._half_life),
         }
-        if not locked:
-            # The withdraw_vote function: lock, delete that vote, log and move, in one call.
-            result, alone = await prebuilt.alone(self._conn, prebuilt.WITHDRAW_VOTE_FN, params)
-            if result[0].moved is None:  # the idea is gone
-                raise IdeaChanged()
-            if not result[0].moved:
-                return None
-            return self._answered(seen, result, alone, voted=False)
-        withdrawn = await prebuilt.rows(
-            self._conn, prebuilt.withdraw_and_move_pg(), {**params, **_before(seen)}
-        )
-        if not withdrawn:
+        return await self._by_function(seen, prebuilt.WITHDRAW_VOTE_FN, params, voted=False)
+
+    async def _by_function(
+        self, seen: Any, call: Any, params: dict[str, Any], *, voted: bool
+    ) -> IdeaView | None:
+        """The vote cast or withdrawn by one of the vote functions (PostgreSQL), which lock the
+        idea and write only if it is still as `seen` was read (read locked or not): alone, in
+        autocommit, when it is the unit's first write. IdeaChanged when the idea is not as
+        read; None when the vote to withdraw is not the one seen."""
+        result, alone = await prebuilt.alone(self._conn, call, params)
+        (answer,) = result
+        if answer.moved is None:
+            raise IdeaChanged()
+        if answer.moved is False and not voted:
             return None
-        return _voted(SqlIdeaRepository._view(seen), False, -1)
+        if answer.moved and alone:
+            prebuilt.wrote_alone(self._conn)
+        view = SqlIdeaRepository._view(seen)
+        return _voted(view, voted, answer.votes_now - view.idea.votes)
 
     async def _cast(
         self, idea_id: IdeaId, user_id: UserId, at: datetime, viewer_id: UserId | None
