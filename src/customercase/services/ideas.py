@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from customercase.domain.errors import IdeaNotFound
 from customercase.domain.ideas import (
@@ -31,7 +32,6 @@ from customercase.domain.ports import (
 )
 from customercase.domain.search import clean_text
 from customercase.domain.spam import Fate, Moderation, Origin, PostKind
-from customercase.domain.users import User
 from customercase.domain.vendors import Forum, Viewer
 from customercase.services.access import (
     open_forum,
@@ -42,6 +42,8 @@ from customercase.services.access import (
 )
 from customercase.services.announce import announce_comment, announce_idea
 from customercase.services.spam import idea_text, open_case, poster_of, screen
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,42 +223,50 @@ async def vote(
 ) -> IdeaView:
     """Vote for the idea; voting again changes nothing."""
 
-    async def cast(idea: Idea, user: User) -> IdeaView | None:
+    async def cast(idea: Idea, _: Forum, viewer: Viewer) -> IdeaView:
+        user = require_user(viewer)
         idea.check_open()
-        return await uow.votes.cast(idea.id, user.id, clock.now())
+        return _found(await uow.votes.cast(idea.id, user.id, clock.now()))
 
-    return await _voted(idea_id, user_id, uow, cast)
+    return await _written_on(uow, idea_id, user_id, cast)
 
 
 async def unvote(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
     """Withdraw the vote; withdrawing one that is not there changes nothing."""
-    return await _voted(
-        idea_id, user_id, uow, lambda idea, user: uow.votes.withdraw(idea.id, user.id)
-    )
+
+    async def withdraw(idea: Idea, _: Forum, viewer: Viewer) -> IdeaView:
+        return _found(await uow.votes.withdraw(idea.id, require_user(viewer).id))
+
+    return await _written_on(uow, idea_id, user_id, withdraw)
 
 
-async def _voted(
+def _found(view: IdeaView | None) -> IdeaView:
+    if view is None:
+        raise IdeaNotFound()
+    return view
+
+
+async def _written_on(
+    uow: UnitOfWork,
     idea_id: IdeaId,
     user_id: UserId | None,
-    uow: UnitOfWork,
-    write: Callable[[Idea, User], Awaitable[IdeaView | None]],
-) -> IdeaView:
-    """The viewer's vote written on the idea (`write`), and the idea as they now see it.
+    write: Callable[[Idea, Forum, Viewer], Awaitable[T]],
+) -> T:
+    """`write` on the idea as its viewer opens it, committed in one unit of work.
 
-    The idea is read without a lock first: the adapter may write the vote under a lock of its
-    own, checking the idea is still as read (IdeaChanged if not: then it is read again,
-    locked, and judged afresh)."""
+    The idea is read without a lock first: the adapter may write under a lock of its own,
+    checking the idea is still as read (IdeaChanged if not, at the write or at the commit:
+    then it is read again, locked, and judged afresh, so the request answers as if it had come
+    after whatever changed it)."""
     for lock in (False, True):
         async with uow:
-            idea, _, viewer = await open_idea(uow, idea_id, user_id, lock=lock)
+            idea, forum, viewer = await open_idea(uow, idea_id, user_id, lock=lock)
             try:
-                view = await write(idea, require_user(viewer))
+                done = await write(idea, forum, viewer)
+                await uow.commit()
             except IdeaChanged:
                 continue
-            if view is None:
-                raise IdeaNotFound()
-            await uow.commit()
-            return view
+            return done
     raise AssertionError("an idea read locked cannot have changed")
 
 
@@ -294,21 +304,16 @@ async def add_comment(
     the network, the filter is asked between a read and the write, so no transaction or
     connection waits on it."""
     if spam.is_instant:
-        for lock in (False, True):
-            async with uow:
-                idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id, lock=lock)
-                view, store = await _written(
-                    cmd, idea, forum, viewer, uow=uow, clock=clock, ids=ids, spam=spam
-                )
-                if store is None:
-                    return view
-                try:
-                    await store()
-                    await uow.commit()
-                except IdeaChanged:
-                    continue
+
+        async def written(idea: Idea, forum: Forum, viewer: Viewer) -> CommentView:
+            view, store = await _written(
+                cmd, idea, forum, viewer, uow=uow, clock=clock, ids=ids, spam=spam
+            )
+            if store is not None:
+                await store()
             return view
-        raise AssertionError("an idea read locked cannot have changed")
+
+        return await _written_on(uow, cmd.idea_id, cmd.author_id, written)
     async with uow.read_only():
         idea, forum, viewer = await open_idea(uow, cmd.idea_id, cmd.author_id)
         view, store = await _written(
