@@ -498,9 +498,13 @@ class Pending:
 
 async def begin(conn: AsyncConnection, pending: Pending) -> None:
     """The unit's BEGIN, before its first statement that writes or locks."""
-    assert not pending.alone, "a unit of work wrote alone (prebuilt.alone()): nothing may follow"
+    _may_begin(pending)
     await command(conn, "BEGIN")
     pending.begun = True
+
+
+def _may_begin(pending: Pending) -> None:
+    assert not pending.alone, "a unit of work wrote alone (prebuilt.alone()): nothing may follow"
 
 
 def _reads(stmt: Any) -> bool:
@@ -580,13 +584,12 @@ async def flush(conn: AsyncConnection, *, last: bool = False) -> None:
     pending: Pending | None = conn.info.get(PENDING) if not conn.invalidated else None
     if pending is None or not pending.writes:
         return
-    if last and not pending.begun:
-        await _fetch(conn, *_taken(pending))
-        pending.alone = True
-        return
-    if not pending.begun:
+    _may_begin(pending)
+    alone = last and not pending.begun
+    if not pending.begun and not alone:
         await begin(conn, pending)
     await _fetch(conn, *_taken(pending))
+    pending.alone = alone
 
 
 def flush_before_execute(
@@ -604,7 +607,7 @@ def flush_before_execute(
         return
     driver = conn.connection.driver_connection
     if not pending.begun:
-        assert not pending.alone, "a unit of work wrote alone (prebuilt.alone())"
+        _may_begin(pending)
         _on_driver(conn, driver.execute, "BEGIN", [])
         pending.begun = True
     if not pending.writes:
@@ -622,9 +625,7 @@ def _on_driver(conn: Any, call: Callable[..., Any], sql: str, args: list[Any]) -
     try:
         await_(call(sql, *args))
     except asyncpg.PostgresError as error:
-        if error.sqlstate == IDEA_CHANGED:
-            raise IdeaChanged() from error
-        raise sa.exc.DBAPIError(sql, args, error) from error
+        raise _statement_error(sql, args, error) from error
     except Exception as error:
         dbapi = conn.dialect.loaded_dbapi
         raise dbapi.InterfaceError(f"{type(error).__name__}: {error}", error) from error
@@ -702,6 +703,14 @@ async def command(conn: AsyncConnection, sql: str) -> None:
         raise await _driver_error(conn, sql, [], error) from error
 
 
+def _statement_error(sql: str, args: list[Any], error: asyncpg.PostgresError) -> Exception:
+    """What a statement PostgreSQL refused raises: IdeaChanged from move_counters, else
+    SQLAlchemy's error, as its execution layer would raise it."""
+    if error.sqlstate == IDEA_CHANGED:
+        return IdeaChanged()
+    return sa.exc.DBAPIError(sql, args, error)
+
+
 async def _driver_error(
     conn: AsyncConnection, sql: str, args: list[Any], error: Exception
 ) -> Exception:
@@ -709,9 +718,7 @@ async def _driver_error(
     if isinstance(error, asyncpg.PostgresError) and not isinstance(
         error, asyncpg.PostgresConnectionError
     ):
-        if error.sqlstate == IDEA_CHANGED:
-            return IdeaChanged()
-        return sa.exc.DBAPIError(sql, args, error)
+        return _statement_error(sql, args, error)
     # Lost (OSError, a closed connection) or left mid-operation (asyncpg's
     # InternalClientError after a failure in flight, or a cancellation): unusable either way.
     # The pool must not hand this connection out again; the request gets a 503.
