@@ -27,6 +27,7 @@ from customercase.adapters.local.avatars import NoPictures
 from customercase.adapters.local.lists import LocalListCache
 from customercase.adapters.local.mailbox import LocalMailbox
 from customercase.adapters.local.marks import CoalescedMarks
+from customercase.adapters.local.recent import LocalRecentIdeas
 from customercase.adapters.local.sessions import LocalSessionCache
 from customercase.adapters.local.spam import AllowAllSpamFilter
 from customercase.adapters.passwords import Argon2PasswordHasher
@@ -51,6 +52,7 @@ from customercase.domain.ports import (
     Mailer,
     MarksReader,
     PasswordHasher,
+    RecentIdeas,
     Schema,
     SecretBox,
     SessionCache,
@@ -87,6 +89,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # sign-out or password reset made in another process takes effect here within it; this
     # process's own are at once. 0 turns the cache off (every request asks the database).
     session_cache_seconds: float = 2.0
+    # How long this process keeps an idea it read, so that a vote on it needs no read of its
+    # own (checked under the idea's lock that it is still as judged: docs/performance.md); a
+    # vote's answer may show its summary and status as read that long ago, never its counts
+    # or the voter's marks. 0 turns it off.
+    idea_cache_seconds: float = 10.0
     # Measured on the 2-core box (benchmarks/bench_signin.py): t=2 took 19 ms per hash at
     # 19 MiB, t=3 29 ms, 46 MiB 53-81 ms. t=3 at 19 MiB is 1.5x OWASP's minimum for ~30 ms.
     argon2_time_cost: int = 3
@@ -328,6 +335,10 @@ def build_session_cache(settings: Settings) -> SessionCache:
     return LocalSessionCache(settings.session_cache_seconds)
 
 
+def build_recent_ideas(settings: Settings) -> RecentIdeas:
+    return LocalRecentIdeas(settings.idea_cache_seconds)
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     if settings.database_url.startswith("sqlite"):
         path = settings.database_url.split("///", 1)[-1]
@@ -376,6 +387,9 @@ class Container(containers.DeclarativeContainer):
     marks: providers.Provider[MarksReader] = providers.Singleton(CoalescedMarks, uow.provider)
     session_cache: providers.Provider[SessionCache] = providers.Singleton(
         build_session_cache, settings
+    )
+    recent_ideas: providers.Provider[RecentIdeas] = providers.Singleton(
+        build_recent_ideas, settings
     )
 
 

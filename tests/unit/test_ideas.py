@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 
 from customercase.adapters.fakes.memory import ConstraintViolated, InMemoryUnitOfWork
 from customercase.adapters.local.lists import LocalListCache
+from customercase.adapters.local.recent import LocalRecentIdeas
 from customercase.domain.cursors import encode_cursor
 from customercase.domain.errors import (
     EmailTaken,
@@ -937,3 +939,27 @@ async def test_walking_the_pages_gives_every_idea_once_in_the_order_of_one_page(
 
     assert walked == ids_of(everything)
     assert sorted(walked) == sorted(i.id for i in ideas if status in (None, i.status))
+
+
+async def test_a_vote_on_a_kept_idea_is_judged_again_once_its_forum_turned_private(
+    world: World,
+) -> None:
+    forum = await world.forum()
+    author, voter, outsider = await world.user(), await world.user(), await world.user()
+    idea = await world.idea(forum, author)
+    recent = LocalRecentIdeas(60)
+    await get_idea(idea.id, voter.id, uow=world.uow, recent=recent)
+
+    kept = await vote(idea.id, voter.id, uow=world.uow, clock=world.clock, recent=recent)
+    async with world.uow as uow:
+        await uow.forums.update(replace(forum, visibility=Visibility.PRIVATE))
+        await uow.commit()
+
+    assert kept.voted_by_me and kept.idea.votes == 1
+    with pytest.raises(IdeaNotFound):
+        await vote(idea.id, outsider.id, uow=world.uow, clock=world.clock, recent=recent)
+    with pytest.raises(IdeaNotFound):
+        await unvote(idea.id, voter.id, uow=world.uow, recent=recent)
+    async with world.uow.read_only() as uow:
+        still = await uow.ideas.get(idea.id)
+    assert still is not None and still.votes == 1

@@ -416,6 +416,23 @@ class VoteRepository(Protocol):
         """remove(), then the idea as the user now sees it, as for cast() (IdeaChanged too)."""
         ...
 
+    async def cast_as_judged(
+        self, idea: Idea, forum: Forum, user_id: UserId, at: datetime
+    ) -> IdeaView | None:
+        """cast() on an idea and forum the use case judged on an earlier read, without
+        opening it first: written only if what that judgement rested on still holds (the
+        idea there, unmerged and in the same moderation state, the forum of the same
+        visibility and its vendor not deleted, the voter's account there); else None, with
+        nothing written. The view's counters and marks are fresh; its other fields may be as
+        `idea` was read."""
+        ...
+
+    async def withdraw_as_judged(
+        self, idea: Idea, forum: Forum, user_id: UserId
+    ) -> IdeaView | None:
+        """withdraw() likewise (None too when the adapter cannot withdraw this vote so)."""
+        ...
+
 
 class WatchRepository(Protocol):
     async def set(self, idea_id: IdeaId, user_id: UserId, watching: bool) -> None:
@@ -827,6 +844,25 @@ class SessionCache(Protocol):
 
     def drop_user(self, user_id: UserId) -> None:
         """Forget every session of the user at once."""
+        ...
+
+
+class RecentIdeas(Protocol):
+    """Ideas with their forums as this process read them moments ago, for any viewer: a vote
+    judged on one needs no read of its own (VoteRepository.cast_as_judged checks under its
+    lock that the judgement still holds). The service decides what it may judge so; the cache
+    only keeps what it is given, for a few seconds."""
+
+    def get(self, idea_id: IdeaId) -> tuple[Idea, Forum] | None:
+        """The idea (without its description) and its forum as last put, if still fresh."""
+        ...
+
+    def put(self, idea: Idea, forum: Forum) -> None:
+        """Keep the idea and its forum for the time to live."""
+        ...
+
+    def forget(self, idea_id: IdeaId) -> None:
+        """Drop the idea at once (it is not as kept)."""
         ...
 
 

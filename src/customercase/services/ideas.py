@@ -27,6 +27,7 @@ from customercase.domain.ports import (
     Ids,
     ListCache,
     MarksReader,
+    RecentIdeas,
     SpamFilter,
     UnitOfWork,
 )
@@ -211,15 +212,28 @@ async def similar_ideas(
         return await uow.ideas.similar(forum_id, text, user_id, SIMILAR_LIMIT)
 
 
-async def get_idea(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
-    """One idea as the viewer sees it."""
+async def get_idea(
+    idea_id: IdeaId,
+    user_id: UserId | None,
+    *,
+    uow: UnitOfWork,
+    recent: RecentIdeas | None = None,
+) -> IdeaView:
+    """One idea as the viewer sees it (kept in `recent`, for a vote on it that may follow)."""
     async with uow.read_only():
-        await open_idea(uow, idea_id, user_id)
+        idea, forum, _ = await open_idea(uow, idea_id, user_id)
+        if recent is not None:
+            recent.put(idea, forum)
         return await _view(uow, idea_id, user_id)
 
 
 async def vote(
-    idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork, clock: Clock
+    idea_id: IdeaId,
+    user_id: UserId | None,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    recent: RecentIdeas | None = None,
 ) -> IdeaView:
     """Vote for the idea; voting again changes nothing."""
 
@@ -228,16 +242,64 @@ async def vote(
         idea.check_open()
         return _found(await uow.votes.cast(idea.id, user.id, clock.now()))
 
-    return await _written_on(uow, idea_id, user_id, cast)
+    async def cast_judged(idea: Idea, forum: Forum, voter: UserId) -> IdeaView | None:
+        return await uow.votes.cast_as_judged(idea, forum, voter, clock.now())
+
+    return await _judged_or_written_on(uow, idea_id, user_id, cast_judged, cast, recent)
 
 
-async def unvote(idea_id: IdeaId, user_id: UserId | None, *, uow: UnitOfWork) -> IdeaView:
+async def unvote(
+    idea_id: IdeaId,
+    user_id: UserId | None,
+    *,
+    uow: UnitOfWork,
+    recent: RecentIdeas | None = None,
+) -> IdeaView:
     """Withdraw the vote; withdrawing one that is not there changes nothing."""
 
     async def withdraw(idea: Idea, _: Forum, viewer: Viewer) -> IdeaView:
         return _found(await uow.votes.withdraw(idea.id, require_user(viewer).id))
 
-    return await _written_on(uow, idea_id, user_id, withdraw)
+    async def withdraw_judged(idea: Idea, forum: Forum, voter: UserId) -> IdeaView | None:
+        return await uow.votes.withdraw_as_judged(idea, forum, voter)
+
+    return await _judged_or_written_on(uow, idea_id, user_id, withdraw_judged, withdraw, recent)
+
+
+async def _judged_or_written_on(
+    uow: UnitOfWork,
+    idea_id: IdeaId,
+    user_id: UserId | None,
+    judged_write: Callable[[Idea, Forum, UserId], Awaitable[IdeaView | None]],
+    write: Callable[[Idea, Forum, Viewer], Awaitable[IdeaView]],
+    recent: RecentIdeas | None,
+) -> IdeaView:
+    """`judged_write` on the idea as this process read it moments ago, without reading it
+    again, when that read allows it to any signed-in user (_allowed_to_anyone): the adapter
+    writes only if what that judgement rested on still holds. Otherwise, or when it no longer
+    holds, `write` on the idea opened afresh (_written_on), which keeps it for the next vote."""
+    if recent is not None and user_id is not None:
+        kept = recent.get(idea_id)
+        if kept is not None and _allowed_to_anyone(*kept, user_id):
+            async with uow:
+                view = await judged_write(*kept, user_id)
+                if view is not None:
+                    await uow.commit()
+                    return view
+            recent.forget(idea_id)
+    return await _written_on(uow, idea_id, user_id, write, recent)
+
+
+def _allowed_to_anyone(idea: Idea, forum: Forum, user_id: UserId) -> bool:
+    """Whether this signed-in user may vote on the idea whoever they are at its vendor: its
+    forum admits visitors, the idea is open and they see it without being staff (published,
+    or held and theirs). Staff, invitations and verified emails only ever admit more, so
+    neither the viewer's role nor their email need be read."""
+    return (
+        forum.admits(Viewer(user=None))
+        and idea.merged_into is None
+        and idea.is_visible_to(user_id, is_staff=False)
+    )
 
 
 def _found(view: IdeaView | None) -> IdeaView:
@@ -251,8 +313,10 @@ async def _written_on(
     idea_id: IdeaId,
     user_id: UserId | None,
     write: Callable[[Idea, Forum, Viewer], Awaitable[T]],
+    recent: RecentIdeas | None = None,
 ) -> T:
-    """`write` on the idea as its viewer opens it, committed in one unit of work.
+    """`write` on the idea as its viewer opens it, committed in one unit of work (and the idea
+    kept in `recent`, as opened).
 
     The idea is read without a lock first: the adapter may write under a lock of its own,
     checking the idea is still as read (IdeaChanged if not, at the write or at the commit:
@@ -261,6 +325,8 @@ async def _written_on(
     for lock in (False, True):
         async with uow:
             idea, forum, viewer = await open_idea(uow, idea_id, user_id, lock=lock)
+            if recent is not None:
+                recent.put(idea, forum)
             try:
                 done = await write(idea, forum, viewer)
                 await uow.commit()

@@ -672,6 +672,34 @@ class InMemoryVoteRepository:
         await self.remove(idea_id, user_id)
         return await InMemoryIdeaRepository(self._tx).view(idea_id, user_id)
 
+    async def cast_as_judged(
+        self, idea: Idea, forum: Forum, user_id: UserId, at: datetime
+    ) -> IdeaView | None:
+        if not self._still_as_judged(idea, forum, user_id):
+            return None
+        return await self.cast(idea.id, user_id, at)
+
+    async def withdraw_as_judged(
+        self, idea: Idea, forum: Forum, user_id: UserId
+    ) -> IdeaView | None:
+        if not self._still_as_judged(idea, forum, user_id):
+            return None
+        return await self.withdraw(idea.id, user_id)
+
+    def _still_as_judged(self, idea: Idea, forum: Forum, user_id: UserId) -> bool:
+        db = self._tx.read()
+        now = db.ideas.get(idea.id)
+        forum_now = db.forums.get(forum.id)
+        return (
+            now is not None
+            and forum_now is not None
+            and now.merged_into is None
+            and now.moderation is idea.moderation
+            and forum_now.visibility is forum.visibility
+            and forum_is_live(db, forum.id)
+            and user_id in db.users
+        )
+
 
 class InMemoryWatchRepository:
     def __init__(self, tx: Transaction) -> None:

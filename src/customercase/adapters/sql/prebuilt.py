@@ -287,6 +287,7 @@ CAST_VOTE_SQLITE = (
         idea_id=sa.bindparam("idea_id", type_=t.ID),
         user_id=sa.bindparam("user_id", type_=t.ID),
         created_at=sa.bindparam("created_at", type_=t.UtcDateTime),
+        weight=sa.bindparam("heat", type_=sa.Double),
     )
     .on_conflict_do_nothing()
     .returning(t.votes.c.idea_id)
@@ -350,13 +351,15 @@ def move_counters_pg() -> sa.Update:
     )
 
 
-def _vote_function(name: str, *params: sa.BindParameter[Any]) -> sa.Select[Any]:
-    """A call of one of the vote functions (migration d7a4c2e8f051): their one row, `moved`
-    (NULL when the idea is not as the caller read it) and `votes_now`."""
+def _vote_function(
+    name: str, *params: sa.BindParameter[Any], answer: tuple[sa.ColumnClause[Any], ...] = ()
+) -> sa.Select[Any]:
+    """A call of one of the vote functions (migrations d7a4c2e8f051, e3b9f17a4c62): their one
+    row, `moved` (NULL when the idea is not as the caller read it), `votes_now` and `answer`."""
     called = getattr(sa.func, name)(*params).table_valued(
-        sa.column("moved", sa.Boolean), sa.column("votes_now", sa.Integer)
+        sa.column("moved", sa.Boolean), sa.column("votes_now", sa.Integer), *answer
     )
-    return sa.select(called.c.moved, called.c.votes_now)
+    return sa.select(*called.c)
 
 
 # A vote cast, logged and moved in one call that locks the idea and writes only if it is not
@@ -378,6 +381,37 @@ WITHDRAW_VOTE_FN = _vote_function(
     sa.bindparam("user_id", type_=sa.Text),
     sa.bindparam("cast_at", type_=t.UtcDateTime),
     sa.bindparam("heat", type_=sa.Double),
+)
+
+# What the judged vote functions answer beside `moved` and `votes_now`: the rest of the voter's
+# view that may have changed since the idea was judged.
+_JUDGED_ANSWER = (
+    sa.column("comments_now", sa.Integer),
+    sa.column("watching", sa.Boolean),
+    sa.column("author_name", sa.Text),
+)
+# A vote cast on an idea judged on an earlier read (RecentIdeas), in one call that locks the
+# idea and writes only if what the judgement rested on holds (migration e3b9f17a4c62; bind
+# parameters `idea_id`, `user_id`, `created_at`, `heat`, `moderation`, `visibility`).
+CAST_JUDGED_VOTE = _vote_function(
+    "cast_judged_vote",
+    sa.bindparam("idea_id", type_=sa.Text),
+    sa.bindparam("user_id", type_=sa.Text),
+    sa.bindparam("created_at", type_=t.UtcDateTime),
+    sa.bindparam("heat", type_=sa.Double),
+    sa.bindparam("moderation", type_=sa.Text),
+    sa.bindparam("visibility", type_=sa.Text),
+    answer=_JUDGED_ANSWER,
+)
+# The voter's vote withdrawn the same way, taking back the weight recorded with it (NULLs too
+# when it has none; bind parameters `idea_id`, `user_id`, `moderation`, `visibility`).
+WITHDRAW_JUDGED_VOTE = _vote_function(
+    "withdraw_judged_vote",
+    sa.bindparam("idea_id", type_=sa.Text),
+    sa.bindparam("user_id", type_=sa.Text),
+    sa.bindparam("moderation", type_=sa.Text),
+    sa.bindparam("visibility", type_=sa.Text),
+    answer=_JUDGED_ANSWER,
 )
 
 

@@ -1335,6 +1335,68 @@ class SqlVoteRepository:
             return await SqlIdeaRepository(self._conn).view(idea_id, user_id)
         return cast(IdeaView | None, view)
 
+    async def cast_as_judged(
+        self, idea: Idea, forum: Forum, user_id: UserId, at: datetime
+    ) -> IdeaView | None:
+        if self._conn.dialect.name != "postgresql":
+            if not await self._still_as_judged(idea, forum, user_id):
+                return None
+            return await self.cast(idea.id, user_id, at)
+        params = {
+            **self._judged_params(idea, forum, user_id),
+            "created_at": at,
+            "heat": heat_of(at, self._half_life),
+        }
+        return await self._by_judged_function(prebuilt.CAST_JUDGED_VOTE, idea, params, voted=True)
+
+    async def withdraw_as_judged(
+        self, idea: Idea, forum: Forum, user_id: UserId
+    ) -> IdeaView | None:
+        if self._conn.dialect.name != "postgresql":
+            if not await self._still_as_judged(idea, forum, user_id):
+                return None
+            return await self.withdraw(idea.id, user_id)
+        params = self._judged_params(idea, forum, user_id)
+        return await self._by_judged_function(
+            prebuilt.WITHDRAW_JUDGED_VOTE, idea, params, voted=False
+        )
+
+    @staticmethod
+    def _judged_params(idea: Idea, forum: Forum, user_id: UserId) -> dict[str, Any]:
+        return {
+            "idea_id": idea.id,
+            "user_id": user_id,
+            "moderation": idea.moderation.value,
+            "visibility": forum.visibility.value,
+        }
+
+    async def _still_as_judged(self, idea: Idea, forum: Forum, user_id: UserId) -> bool:
+        """SQLite: the idea opened for the voter (the unit's writer holds the database's lock,
+        so it stays so) is still as judged; cast() and withdraw() then write on this read."""
+        found = await SqlIdeaRepository(self._conn, self._seen_rows).opened(idea.id, user_id)
+        return (
+            found is not None
+            and found.viewer is not None
+            and found.idea.merged_into is None
+            and found.idea.moderation is idea.moderation
+            and found.forum.visibility is forum.visibility
+        )
+
+    async def _by_judged_function(
+        self, call: Any, idea: Idea, params: dict[str, Any], *, voted: bool
+    ) -> IdeaView | None:
+        """The vote cast or withdrawn by one of the judged vote functions (PostgreSQL), alone
+        in autocommit when it is the unit's first write; None when the idea is not as judged
+        (or the vote to withdraw has no recorded weight): nothing was written then."""
+        result, alone = await prebuilt.alone(self._conn, call, params)
+        (answer,) = result
+        if answer.moved is None:
+            return None
+        if answer.moved and alone:
+            prebuilt.wrote_alone(self._conn)
+        now = replace(idea, votes=answer.votes_now, comments=answer.comments_now)
+        return IdeaView(now, Author(idea.author_id, answer.author_name), voted, answer.watching)
+
     def _seen(self, idea_id: IdeaId, user_id: UserId) -> Any:
         """The idea's row as this unit of work opened it, when the viewer read was this user
         (opened()); used once: a move changes what was read."""
@@ -1377,19 +1439,21 @@ class SqlVoteRepository:
     async def _cast(
         self, idea_id: IdeaId, user_id: UserId, at: datetime, viewer_id: UserId | None
     ) -> Any:
+        weight = heat_of(at, self._half_life)
         params = {"idea_id": idea_id, "user_id": user_id, "created_at": at}
         if self._conn.dialect.name == "sqlite":
             inserted = bool(
-                await prebuilt.sqlite_rows(self._conn, prebuilt.CAST_VOTE_SQLITE, params)
+                await prebuilt.sqlite_rows(
+                    self._conn, prebuilt.CAST_VOTE_SQLITE, {**params, "heat": weight}
+                )
             )
         else:
             cast = await self._conn.execute(
-                _insert_ignoring_duplicates(self._conn, t.votes), params
+                _insert_ignoring_duplicates(self._conn, t.votes), {**params, "weight": weight}
             )
             inserted = cast.rowcount == 1
         if not inserted:
             return _NOT_MOVED
-        weight = heat_of(at, self._half_life)
         return await _move_counters(self._conn, idea_id, votes=1, heat=weight, viewer_id=viewer_id)
 
     async def _withdraw(self, idea_id: IdeaId, user_id: UserId, viewer_id: UserId | None) -> Any:

@@ -158,6 +158,9 @@ votes = sa.Table(
         "user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     ),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # The heat the vote added (domain.trending.heat_of at created_at); NULL for votes cast
+    # before migration e3b9f17a4c62 or restored by an unmerge.
+    sa.Column("weight", sa.Double),
 )
 
 comments = sa.Table(

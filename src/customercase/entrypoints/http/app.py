@@ -23,6 +23,7 @@ from customercase.domain.ports import (
     ListCache,
     MarksReader,
     PasswordHasher,
+    RecentIdeas,
     SecretBox,
     SessionCache,
     SpamFilter,
@@ -126,6 +127,10 @@ def create_app(container: Container) -> Litestar:
         return marks
 
     session_cache = container.session_cache()
+    recent_ideas = container.recent_ideas()
+
+    def provide_recent_ideas() -> RecentIdeas:
+        return recent_ideas
 
     def provide_session_cache() -> SessionCache:
         return session_cache
@@ -245,6 +250,7 @@ def create_app(container: Container) -> Litestar:
             "lists": sync(provide_lists),
             "marks": sync(provide_marks),
             "session_cache": sync(provide_session_cache),
+            "recent": sync(provide_recent_ideas),
             "avatars": sync(provide_avatars),
             "inbound_credentials": sync(provide_inbound_credentials),
             "present": sync(provide_presenter),

@@ -18,6 +18,7 @@ from customercase.domain.ports import (
     IssueTrackers,
     ListCache,
     MarksReader,
+    RecentIdeas,
     SecretBox,
     SpamFilter,
     UnitOfWork,
@@ -245,10 +246,11 @@ class IdeaController(Controller):
         uow: Injected[UnitOfWork],
         trackers: Injected[IssueTrackers],
         secrets: Injected[SecretBox],
+        recent: Injected[RecentIdeas],
         present: Presenter,
     ) -> IdeaDetail:
         """One idea with its description (read from Jira for a bound forum)."""
-        view = await ideas.get_idea(IdeaId(idea_id), _uid(user), uow=uow)
+        view = await ideas.get_idea(IdeaId(idea_id), _uid(user), uow=uow, recent=recent)
         description = await tracker.idea_description(
             view.idea, uow=uow, trackers=trackers, secrets=secrets
         )
@@ -261,17 +263,24 @@ class IdeaController(Controller):
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
+        recent: Injected[RecentIdeas],
         present: Presenter,
     ) -> Idea:
         """Vote for the idea; idempotent."""
-        return present.idea(await ideas.vote(IdeaId(idea_id), _uid(user), uow=uow, clock=clock))
+        view = await ideas.vote(IdeaId(idea_id), _uid(user), uow=uow, clock=clock, recent=recent)
+        return present.idea(view)
 
     @delete("/vote", status_code=200)
     async def unvote(
-        self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork], present: Presenter
+        self,
+        idea_id: str,
+        user: DomainUser | None,
+        uow: Injected[UnitOfWork],
+        recent: Injected[RecentIdeas],
+        present: Presenter,
     ) -> Idea:
         """Withdraw the vote; idempotent."""
-        return present.idea(await ideas.unvote(IdeaId(idea_id), _uid(user), uow=uow))
+        return present.idea(await ideas.unvote(IdeaId(idea_id), _uid(user), uow=uow, recent=recent))
 
     @put("/watch", status_code=204)
     async def watch(self, idea_id: str, user: DomainUser | None, uow: Injected[UnitOfWork]) -> None:

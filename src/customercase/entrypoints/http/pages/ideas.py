@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from customercase.domain.errors import InvalidField, NotFound
 from customercase.domain.ideas import IdeaView, Status
 from customercase.domain.ids import CommentId, IdeaId
-from customercase.domain.ports import Clock, Ids, ListCache, SpamFilter, UnitOfWork
+from customercase.domain.ports import Clock, Ids, ListCache, RecentIdeas, SpamFilter, UnitOfWork
 from customercase.domain.spam import Moderation
 from customercase.domain.users import User as DomainUser
 from customercase.entrypoints.http.deps import Injected
@@ -73,11 +73,14 @@ class IdeaPages(Controller):
         present: Presenter,
         form_guard: FormGuard,
         analytics: Analytics | None,
+        recent: Injected[RecentIdeas],
         after: str = "",
     ) -> Template:
         """The idea, its comments oldest first a page at a time, and the comment form."""
         values = form_guard.context(clock.now())
-        return await self._page(idea_id, user, uow, present, after, values, {}, analytics)
+        return await self._page(
+            idea_id, user, uow, present, after, values, {}, analytics, recent=recent
+        )
 
     @post("/ideas/{idea_id:str}/vote")
     async def vote(
@@ -88,13 +91,14 @@ class IdeaPages(Controller):
         user: DomainUser | None,
         uow: Injected[UnitOfWork],
         clock: Injected[Clock],
+        recent: Injected[RecentIdeas],
         present: Presenter,
     ) -> Template | Redirect:
         """Vote (vote=1) or withdraw it (vote=0); htmx gets the new button, others go back."""
         if data.vote == "0":
-            view = await ideas.unvote(IdeaId(idea_id), uid(user), uow=uow)
+            view = await ideas.unvote(IdeaId(idea_id), uid(user), uow=uow, recent=recent)
         else:
-            view = await ideas.vote(IdeaId(idea_id), uid(user), uow=uow, clock=clock)
+            view = await ideas.vote(IdeaId(idea_id), uid(user), uow=uow, clock=clock, recent=recent)
         next_path = back_to(request, data.next, idea_url(idea_id))
         if is_htmx(request):
             return page("partials/vote.html", {"idea": present.idea(view), "next": next_path})
@@ -185,8 +189,10 @@ class IdeaPages(Controller):
         values: dict[str, str],
         errors: dict[str, str],
         analytics: Analytics | None = None,
+        *,
+        recent: RecentIdeas | None = None,
     ) -> Template:
-        view = await ideas.get_idea(IdeaId(idea_id), uid(user), uow=uow)
+        view = await ideas.get_idea(IdeaId(idea_id), uid(user), uow=uow, recent=recent)
         forum = await vendors.get_forum(view.idea.forum_id, uid(user), uow=uow)
         comments = await ideas.list_comments(
             view.idea.id, uid(user), COMMENTS_PER_PAGE, after or None, uow=uow
