@@ -362,23 +362,21 @@ def _vote_function(
     return sa.select(*called.c)
 
 
+# The arguments of both casting functions, and of both judged ones, as bind parameters.
+_VOTE_KEYS = (sa.bindparam("idea_id", type_=sa.Text), sa.bindparam("user_id", type_=sa.Text))
+_CAST_AT = (sa.bindparam("created_at", type_=t.UtcDateTime), sa.bindparam("heat", type_=sa.Double))
+_MODERATION = sa.bindparam("moderation", type_=sa.Text)
+_JUDGED_ON = (_MODERATION, sa.bindparam("visibility", type_=sa.Text))
+
 # A vote cast, logged and moved in one call that locks the idea and writes only if it is not
 # merged and still in the moderation state read (bind parameters `idea_id`, `user_id`,
 # `created_at`, `heat`, `moderation`): PostgreSQL's vote without a lock taken before.
-CAST_VOTE = _vote_function(
-    "cast_vote",
-    sa.bindparam("idea_id", type_=sa.Text),
-    sa.bindparam("user_id", type_=sa.Text),
-    sa.bindparam("created_at", type_=t.UtcDateTime),
-    sa.bindparam("heat", type_=sa.Double),
-    sa.bindparam("moderation", type_=sa.Text),
-)
+CAST_VOTE = _vote_function("cast_vote", *_VOTE_KEYS, *_CAST_AT, _MODERATION)
 # The vote cast at `cast_at` withdrawn the same way (`heat`: the weight it added); moved false
 # when that vote is not there (bind parameters `idea_id`, `user_id`, `cast_at`, `heat`).
 WITHDRAW_VOTE_FN = _vote_function(
     "withdraw_vote",
-    sa.bindparam("idea_id", type_=sa.Text),
-    sa.bindparam("user_id", type_=sa.Text),
+    *_VOTE_KEYS,
     sa.bindparam("cast_at", type_=t.UtcDateTime),
     sa.bindparam("heat", type_=sa.Double),
 )
@@ -394,24 +392,12 @@ _JUDGED_ANSWER = (
 # idea and writes only if what the judgement rested on holds (migration e3b9f17a4c62; bind
 # parameters `idea_id`, `user_id`, `created_at`, `heat`, `moderation`, `visibility`).
 CAST_JUDGED_VOTE = _vote_function(
-    "cast_judged_vote",
-    sa.bindparam("idea_id", type_=sa.Text),
-    sa.bindparam("user_id", type_=sa.Text),
-    sa.bindparam("created_at", type_=t.UtcDateTime),
-    sa.bindparam("heat", type_=sa.Double),
-    sa.bindparam("moderation", type_=sa.Text),
-    sa.bindparam("visibility", type_=sa.Text),
-    answer=_JUDGED_ANSWER,
+    "cast_judged_vote", *_VOTE_KEYS, *_CAST_AT, *_JUDGED_ON, answer=_JUDGED_ANSWER
 )
 # The voter's vote withdrawn the same way, taking back the weight recorded with it (NULLs too
 # when it has none; bind parameters `idea_id`, `user_id`, `moderation`, `visibility`).
 WITHDRAW_JUDGED_VOTE = _vote_function(
-    "withdraw_judged_vote",
-    sa.bindparam("idea_id", type_=sa.Text),
-    sa.bindparam("user_id", type_=sa.Text),
-    sa.bindparam("moderation", type_=sa.Text),
-    sa.bindparam("visibility", type_=sa.Text),
-    answer=_JUDGED_ANSWER,
+    "withdraw_judged_vote", *_VOTE_KEYS, *_JUDGED_ON, answer=_JUDGED_ANSWER
 )
 
 
