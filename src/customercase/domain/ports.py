@@ -434,6 +434,17 @@ class VoteRepository(Protocol):
         ...
 
 
+def judgement_holds(idea: Idea, forum: Forum, idea_now: Idea, forum_now: Forum) -> bool:
+    """Whether a vote judged on `idea` and `forum` as read would be judged alike on them as
+    they are now (VoteRepository.cast_as_judged; SQL compares the same facts): the idea still
+    unmerged and in the same moderation state, its forum of the same visibility."""
+    return (
+        idea_now.merged_into is None
+        and idea_now.moderation is idea.moderation
+        and forum_now.visibility is forum.visibility
+    )
+
+
 class WatchRepository(Protocol):
     async def set(self, idea_id: IdeaId, user_id: UserId, watching: bool) -> None:
         """Record the user's explicit choice to watch the idea or not."""

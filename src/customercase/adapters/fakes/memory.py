@@ -83,6 +83,7 @@ from customercase.domain.ports import (
     VendorRepository,
     VoteRepository,
     WatchRepository,
+    judgement_holds,
 )
 from customercase.domain.privacy import (
     DELETED_NAME,
@@ -693,9 +694,7 @@ class InMemoryVoteRepository:
         return (
             now is not None
             and forum_now is not None
-            and now.merged_into is None
-            and now.moderation is idea.moderation
-            and forum_now.visibility is forum.visibility
+            and judgement_holds(idea, forum, now, forum_now)
             and forum_is_live(db, forum.id)
             and user_id in db.users
         )

@@ -54,7 +54,7 @@ from customercase.domain.notifications import (
     NotificationKind,
     OutboxStats,
 )
-from customercase.domain.ports import IdeaChanged, OpenedIdea
+from customercase.domain.ports import IdeaChanged, OpenedIdea, judgement_holds
 from customercase.domain.privacy import (
     DELETED_NAME,
     PersonalData,
@@ -1377,9 +1377,7 @@ class SqlVoteRepository:
         return (
             found is not None
             and found.viewer is not None
-            and found.idea.merged_into is None
-            and found.idea.moderation is idea.moderation
-            and found.forum.visibility is forum.visibility
+            and judgement_holds(idea, forum, found.idea, found.forum)
         )
 
     async def _by_judged_function(
@@ -1388,12 +1386,9 @@ class SqlVoteRepository:
         """The vote cast or withdrawn by one of the judged vote functions (PostgreSQL), alone
         in autocommit when it is the unit's first write; None when the idea is not as judged
         (or the vote to withdraw has no recorded weight): nothing was written then."""
-        result, alone = await prebuilt.alone(self._conn, call, params)
-        (answer,) = result
+        answer = await self._called(call, params)
         if answer.moved is None:
             return None
-        if answer.moved and alone:
-            prebuilt.wrote_alone(self._conn)
         now = replace(idea, votes=answer.votes_now, comments=answer.comments_now)
         return IdeaView(now, Author(idea.author_id, answer.author_name), voted, answer.watching)
 
@@ -1425,16 +1420,22 @@ class SqlVoteRepository:
         idea and write only if it is still as `seen` was read (read locked or not): alone, in
         autocommit, when it is the unit's first write. IdeaChanged when the idea is not as
         read; None when the vote to withdraw is not the one seen."""
-        result, alone = await prebuilt.alone(self._conn, call, params)
-        (answer,) = result
+        answer = await self._called(call, params)
         if answer.moved is None:
             raise IdeaChanged()
         if answer.moved is False and not voted:
             return None
-        if answer.moved and alone:
-            prebuilt.wrote_alone(self._conn)
         view = SqlIdeaRepository._view(seen)
         return _voted(view, voted, answer.votes_now - view.idea.votes)
+
+    async def _called(self, call: Any, params: dict[str, Any]) -> Any:
+        """The one row of a vote function's call (prebuilt.alone); when it moved a vote as its
+        own transaction, the unit of work is told that nothing may follow."""
+        result, alone = await prebuilt.alone(self._conn, call, params)
+        (answer,) = result
+        if answer.moved and alone:
+            prebuilt.wrote_alone(self._conn)
+        return answer
 
     async def _cast(
         self, idea_id: IdeaId, user_id: UserId, at: datetime, viewer_id: UserId | None
